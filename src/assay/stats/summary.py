@@ -7,6 +7,10 @@ clusters (the CR1 correction Stata and statsmodels apply) and a t critical value
 freedom. tests/stats/test_summary.py checks it against statsmodels OLS with cov_type="cluster".
 Clustered 0/1 scores get Wilson's interval on the effective sample size (see _clustered_wilson), so
 an all-correct clustered score still has an honest, non-zero-width interval.
+
+Every interval returned contains its estimate (ci_low <= value <= ci_high) and a proportion's interval
+lies in [0, 1] with exact bounds at 0 and 1: statsmodels' Wilson bounds carry floating-point noise
+(6.9e-18 for 0/50, 0.9999999999999999 for 50/50), which would put the estimate outside its interval.
 """
 
 from __future__ import annotations
@@ -62,6 +66,13 @@ def clustered_stderr(values: np.ndarray, clusters: Sequence[str | None] | np.nda
     return math.sqrt(n_clusters / (n_clusters - 1) * float(residual_sums @ residual_sums)) / array.size
 
 
+def _proportion_interval(mean: float, low: float, high: float) -> tuple[float, float]:
+    """A proportion's interval clipped to [0, 1], exact at the bounds, containing the estimate."""
+    low = 0.0 if mean <= 0.0 else min(max(low, 0.0), mean)
+    high = 1.0 if mean >= 1.0 else max(min(high, 1.0), mean)
+    return low, high
+
+
 def _clustered_wilson(array: np.ndarray, clustered_se: float, n_clusters: int, confidence: float) -> MetricSummary:
     """Wilson's interval on the effective sample size n / design effect, where the design effect is
     (clustered SE / binomial SE)^2 (Kish), at least 1. A clustered t interval on 0/1 scores collapses to
@@ -74,7 +85,8 @@ def _clustered_wilson(array: np.ndarray, clustered_se: float, n_clusters: int, c
     design_effect = max(1.0, clustered_se**2 / binomial_variance) if binomial_variance > 0 else n / n_clusters
     n_effective = n / design_effect
     low, high = proportion_confint(mean * n_effective, n_effective, alpha=1 - confidence, method="wilson")
-    return MetricSummary(mean, float(low), float(high), clustered_se, n,
+    low, high = _proportion_interval(mean, float(low), float(high))
+    return MetricSummary(mean, low, high, clustered_se, n,
                          f"clustered_wilson({n_clusters} clusters)")
 
 
@@ -105,7 +117,8 @@ def summarize(values: Sequence[float], clusters: Sequence[str | None] | None = N
     if is_binary(array):
         successes = int(array.sum())
         low, high = proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
-        return MetricSummary(mean, float(low), float(high), math.sqrt(mean * (1 - mean) / n), n, "wilson")
+        low, high = _proportion_interval(mean, float(low), float(high))
+        return MetricSummary(mean, low, high, math.sqrt(mean * (1 - mean) / n), n, "wilson")
     se = float(array.std(ddof=1) / math.sqrt(n))
     critical = scipy_stats.t.ppf(0.5 + confidence / 2, df=n - 1)
     return MetricSummary(mean, mean - critical * se, mean + critical * se, se, n, "t")
