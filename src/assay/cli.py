@@ -2,36 +2,102 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import pkgutil
+import shlex
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from assay.cli_output import make_console, usage_error_line
 from assay.errors import AssayError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="assay: evaluate language models — long context first, an error bar on every number.")
-console = Console()
+console = make_console()
+err_console = make_console(stderr=True)
+# The arguments `main` was called with: the command a user reruns to resume an interrupted run.
+_invocation: list[str] | None = None
 
 DEFAULT_MODEL = "embedded"
 # The main job: a quick long-context suite on the embedded model.
 DEFAULT_TASKS = "longctx_quick"  # tasks/longctx/niah.py
 
 MODEL_HELP = "model spec: embedded | hf:PATH | openai:URL#MODEL | llamacpp:PATH | scripted:NAME"
+MODEL_ARGS_HELP = ("backend options key=value,...: device (cpu, cuda, cuda:N, mps), dtype (float32, bfloat16, "
+                   "float16), batch_size, max_context, reuse_prefix (hf/embedded); concurrency, max_retries, timeout, "
+                   "backoff_s, max_context (openai); n_ctx, n_threads (llamacpp)")
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default sqlite:///assay.db)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 
 
-def _store(db: str | None) -> Any:
+def _store(db: str | None, read_only: bool = True) -> Any:
     from assay.store import Store
 
-    return Store(db)
+    return Store(db, read_only=read_only)
+
+
+def _version(value: bool) -> None:
+    if value:
+        import assay
+
+        typer.echo(f"assay {assay.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """assay: evaluate language models — long context first, an error bar on every number."""
+
+
+def _model_options(model: str, model_args: str | None, flags: dict[str, Any]) -> dict[str, Any]:
+    """--model-args merged with --concurrency/--max-retries/--timeout, checked against the backend."""
+    from assay.models.model_args import split_model_args
+    from assay.models.registry import backend_options, check_options, split_spec
+
+    given: dict[str, Any] = split_model_args(model_args or "")
+    for flag, value in flags.items():
+        if value is None:
+            continue
+        key = flag.removeprefix("--").replace("-", "_")
+        if key not in backend_options(model):
+            raise AssayError(f"{flag}: the {split_spec(model)[0]} backend does not use it (API backends do: openai:)")
+        if key in given:
+            raise AssayError(f"{flag} and --model-args {key}=: give it once")
+        given[key] = value
+    return check_options(model, given)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run like Ctrl-C does: the runner marks it interrupted."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _resume_command() -> str:
+    if _invocation is None:
+        return "the same command"
+    return shlex.join(["assay", *_invocation])
 
 
 def _json_out(value: Any) -> None:
@@ -63,18 +129,26 @@ def run(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="at most N samples per task")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 1234,
     db: DbOption = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="parallel requests (API backends)")] = 8,
+    model_args: Annotated[str | None, typer.Option("--model-args", help=MODEL_ARGS_HELP)] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, help="parallel requests (API backends; "
+                                                    "default 8)")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="benchmark data (default ../shared/data)")] = None,
     haystack: Annotated[Path | None, typer.Option("--haystack", help="folder of .txt/.md files used as haystack")] = None,
-    max_retries: Annotated[int, typer.Option("--max-retries", min=0, help="retries per request (API backends)")] = 4,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="seconds per request (API backends)")] = 120.0,
+    max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="retries per request (API backends; "
+                                                    "default 4)")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="seconds per request (API backends; "
+                                                  "default 120)")] = None,
     prompt_formats: Annotated[int | None, typer.Option("--prompt-formats", min=1, help="K prompt formats")] = None,
     repeats: Annotated[int | None, typer.Option("--repeats", min=1, help="each sample N times, sampled decoding")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="samples per store transaction")] = 256,
     no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="where long-context heatmap PNGs go")] = Path("assay_out"),
+    rerun: Annotated[bool, typer.Option("--rerun", help="store a new run even if an identical complete run exists")]
+    = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Run tasks on a model; prints a metrics table and the run id."""
+    """Run tasks on a model; prints a metrics table and the run id. Ctrl-C keeps what is stored: the same
+    command resumes."""
     from assay.data_paths import default_data_dir
     from assay.models import load_model
     from assay.runner import Runner, RunOptions
@@ -84,8 +158,10 @@ def run(
         raise AssayError(f"--data-dir: {data_dir} is not a directory")
     if haystack is not None and not haystack.is_dir():
         raise AssayError(f"--haystack: {haystack} is not a directory")
-    store = _store(db)
+    model_options = _model_options(model, model_args, {"--concurrency": concurrency, "--max-retries": max_retries,
+                                                       "--timeout": timeout})
     tasks = parse_task_list(task)
+    store = _store(db, read_only=False)
     options: dict[str, Any] = {}
     if haystack is not None:
         options["haystack_dir"] = str(haystack.resolve())
@@ -96,17 +172,28 @@ def run(
 
         tasks = [RepeatedTask(t, repeats) for t in tasks]
     ctx = TaskContext(seed=seed, data_dir=data_dir or default_data_dir(), options=options)
-    loaded = load_model(model, concurrency=concurrency, max_retries=max_retries, timeout=timeout)
+    from assay.models.model_args import TRANSPORT_OPTIONS
+    from assay.runner import RunInterrupted
+
+    loaded = load_model(model, **model_options)
     try:
         runner = Runner(loaded, store)
-        recorded = {"concurrency": concurrency, "max_retries": max_retries, "timeout": timeout,
-                    "data_dir": str(ctx.data_dir) if ctx.data_dir else None, **options}
-        result = runner.run(tasks, RunOptions(seed=seed, limit=limit, context=ctx, recorded=recorded, chunk_size=chunk_size,
-                                              show_progress=not no_progress and not json_output))
+        recorded = {"model_args": model_options, "data_dir": str(ctx.data_dir) if ctx.data_dir else None, **options}
+        run_options = RunOptions(
+            seed=seed, limit=limit, context=ctx, recorded=recorded, chunk_size=chunk_size,
+            show_progress=not no_progress and not json_output, reuse_complete=not rerun,
+            model_args={k: v for k, v in model_options.items() if k not in TRANSPORT_OPTIONS},
+            notify=lambda line: err_console.print(line, highlight=False, markup=False))
+        with _terminate_as_interrupt():
+            result = runner.run(tasks, run_options)
+    except RunInterrupted as exc:
+        err_console.print(f"{exc}; stored as interrupted. Resume with: {_resume_command()}", highlight=False,
+                          markup=False)
+        raise typer.Exit(exc.exit_code) from None
     finally:
         loaded.close()
     if json_output:
-        _json_out({"id": result.run_id, "resumed": result.resumed, "model": loaded.spec,
+        _json_out({"id": result.run_id, "resumed": result.resumed, "reused": result.reused, "model": loaded.spec,
                    "tasks": [t.name for t in tasks], "metrics": result.metrics, "stats": result.stats})
         return
     console.print(metrics_table(result.metrics, f"run {result.run_id} — {loaded.spec}"))
@@ -115,13 +202,16 @@ def run(
     from assay.tasks.longctx.report import run_report_lines
 
     # Long-context runs: the length × depth table and the heatmap's path.
-    for line in run_report_lines(store, result.run_id, include_effective=False):
+    for line in run_report_lines(store, result.run_id, out_dir, include_effective=False):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
-    console.print(f"run id: [bold]{result.run_id}[/bold]" + (" (resumed)" if result.resumed else ""))
+    state = " (resumed)" if result.resumed else " (identical run, stored before; --rerun to run again)" if result.reused else ""
+    console.print(f"run id: [bold]{result.run_id}[/bold]" + state)
 
 
 def _run_notes(result: Any) -> list[str]:
-    notes = []
+    notes: list[str] = []
+    if result.reused:
+        return notes
     stats = result.stats
     notes.append(f"requests: {stats['requests']} ({stats['unique_requests']} unique, "
                  f"{stats['cache_hits']} from cache, {stats['model_requests']} sent to the model)")
@@ -233,12 +323,41 @@ def _register_extra_commands() -> None:
 _register_extra_commands()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The `assay` entry point: every error, the CLI framework's usage errors included, is one line on
+    stderr with exit code 2 (1 for a run stopped by an unreachable backend)."""
+    global _invocation
+    _invocation = list(sys.argv[1:] if argv is None else argv)
     try:
-        app()
+        code = app(args=_invocation, prog_name="assay", standalone_mode=False)
+    except _framework_errors().UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `assay`: typer has printed the help
+            raise SystemExit(0) from None
+        _error(usage_error_line(exc), 2)
+    except _framework_errors().ClickException as exc:
+        _error(" ".join(exc.format_message().split()), exc.exit_code)
+    except typer.Abort:
+        _error("interrupted", 130)
     except AssayError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise SystemExit(exc.exit_code) from None
+        _error(str(exc), exc.exit_code)
+    if isinstance(code, int) and code != 0:
+        raise SystemExit(code)
+
+
+def _framework_errors() -> Any:
+    """The module of the CLI framework's exception classes (typer vendors click since 0.20)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
+
+
+def _error(message: str, code: int) -> None:
+    from rich.text import Text
+
+    err_console.print(Text.assemble(("error:", "red"), " " + " ".join(message.splitlines())), soft_wrap=True)
+    raise SystemExit(code) from None
 
 
 if __name__ == "__main__":

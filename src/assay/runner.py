@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from assay.aggregate import compute_run_metrics
 from assay.errors import AssayError
-from assay.manifest import build_manifest, config_key
+from assay.manifest import build_manifest, config_key, task_specs_with_data
 from assay.models.base import BackendUnavailable, Model, UnsupportedRequest
 from assay.progress import RunProgress
 from assay.store import Store
@@ -42,6 +42,12 @@ class RunOptions:
     context: TaskContext = field(default_factory=TaskContext)
     # Recorded in the manifest (decoding settings, concurrency, data dir, ...).
     recorded: dict[str, Any] = field(default_factory=dict)
+    # Backend options that can change results (device, batch size, ...): part of the run's identity.
+    model_args: dict[str, Any] = field(default_factory=dict)
+    # An identical complete run (same configuration key) is returned instead of storing a duplicate.
+    reuse_complete: bool = False
+    # One-line announcements at the start of a run (resuming, reusing); the CLI prints them.
+    notify: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -50,6 +56,21 @@ class RunResult:
     resumed: bool
     metrics: list[dict[str, Any]]
     stats: dict[str, int]
+    # True when an identical complete run was found and returned without running anything.
+    reused: bool = False
+
+
+class RunInterrupted(AssayError):
+    """Ctrl-C / SIGTERM: the run is stored as `interrupted`; rerunning the same command resumes it."""
+
+    exit_code = 130
+
+    def __init__(self, run_id: str, stored: int, total: int | None) -> None:
+        of_total = f" of {total}" if total is not None else ""
+        super().__init__(f"run {run_id} interrupted: {stored}{of_total} samples stored")
+        self.run_id = run_id
+        self.stored = stored
+        self.total = total
 
 
 class RunAborted(AssayError):
@@ -75,6 +96,23 @@ def _first_base_samples(samples: Iterable[Sample], limit: int) -> Iterator[Sampl
                 return
             base_ids.add(base_id)
         yield sample
+
+
+def _expected_samples(tasks: Sequence[Task], options: RunOptions, count: bool) -> int | None:
+    """Samples the run holds when complete. Under --limit (which counts distinct items, not their
+    repeats or prompt formats) that needs the samples built: done only if `count`, else None."""
+    total = 0
+    for task in tasks:
+        known = task.size(options.context)
+        if known is None or (options.limit is not None and known > options.limit):
+            if not count:
+                return None
+            samples = task.samples(options.context)
+            if options.limit is not None:
+                samples = _first_base_samples(samples, options.limit)
+            known = sum(1 for _ in samples)
+        total += known
+    return total
 
 
 def _dispatch(model: Model, requests: Sequence[Request]) -> list[Response]:
@@ -112,13 +150,25 @@ class Runner:
             ctx.tokenizer = self.model.tokenizer()
         if ctx.max_context is None:
             ctx.max_context = self.model.max_context
-        task_specs = {task.name: task.spec() for task in tasks}
+        # Each spec carries the sha256 of the data the task reads (read now: bad data fails before a run is stored).
+        task_specs = task_specs_with_data(tasks, ctx)
         if len(task_specs) != len(tasks):
             raise AssayError("--task: the same task is named twice")
-        key = config_key(self.fingerprint, list(task_specs.values()), options.seed, options.limit,
-                         {"ctx": ctx.options})
+        identity: dict[str, Any] = {"ctx": ctx.options}
+        if options.model_args:  # only when given, so runs without --model-args keep their keys
+            identity["model_args"] = options.model_args
+        key = config_key(self.fingerprint, list(task_specs.values()), options.seed, options.limit, identity)
+        notify = options.notify or (lambda _line: None)
+        if options.reuse_complete and (done_id := self.store.find_complete_run(key)) is not None:
+            notify(f"identical to run {done_id} (complete): showing its stored results; --rerun stores a new run")
+            return RunResult(done_id, False, self.store.get_metrics(done_id), dict(self.stats), reused=True)
         run_id = self.store.find_unfinished_run(key)
         resumed = run_id is not None
+        if run_id is not None:
+            total = _expected_samples(tasks, options, count=True)
+            of_total = f" of {total}" if total is not None else ""
+            notify(f"resuming run {run_id}: {self.store.count_samples(run_id)}{of_total} samples stored")
+            self.store.set_run_status(run_id, "running")
         if run_id is None:
             run_id = uuid.uuid4().hex[:12]
             manifest = build_manifest(self.model.spec, self.fingerprint, task_specs, options.seed,
@@ -134,6 +184,9 @@ class Runner:
             if not isinstance(exc, RunAborted) and not resumed and self.store.count_samples(run_id) == 0:
                 self.store.delete_run(run_id)
             raise
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by the CLI
+            self.store.set_run_status(run_id, "interrupted")
+            raise RunInterrupted(run_id, self.store.count_samples(run_id), _expected_samples(tasks, options, False)) from None
         metrics = compute_run_metrics(self.store, run_id)
         self.store.set_run_status(run_id, "complete")
         return RunResult(run_id, resumed, metrics, dict(self.stats))

@@ -169,7 +169,21 @@ class HFModel:
         self.generator.release()
 
 
+def _check_device(spec: str, device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise AssayError(f"--model {spec}: device={device}, but torch sees no CUDA device")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise AssayError(f"--model {spec}: device={device}, but torch sees {torch.cuda.device_count()} CUDA device(s)")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise AssayError(f"--model {spec}: device=mps, but torch sees no MPS device")
+
+
 def build_model(path: Path, spec: str, name: str, options: dict[str, Any]) -> HFModel:
+    """`options` are checked by the registry (models/model_args.py HF_OPTIONS)."""
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
@@ -178,16 +192,14 @@ def build_model(path: Path, spec: str, name: str, options: dict[str, Any]) -> HF
     except ModuleNotFoundError as exc:
         raise AssayError(f"--model {spec}: the local model stack needs the package '{exc.name}' "
                          "(pip install 'assay[local]')") from None
-    loaded = load_path(path, spec, dtype=str(options.get("dtype", "float32")), device=str(options.get("device", "cpu")))
-    max_context = options.get("max_context")
-    try:
-        batch_size = int(options.get("batch_size", 8))
-    except (TypeError, ValueError):
-        batch_size = 0
+    device = str(options.get("device", "cpu"))
+    _check_device(spec, device)
+    batch_size = int(options.get("batch_size", 8))
     if batch_size < 1:
-        raise AssayError(f"--model {spec}: option batch_size must be a positive integer, got {options.get('batch_size')!r}")
-    return HFModel(spec, name, loaded, device=str(options.get("device", "cpu")),
-                   max_context=int(max_context) if max_context else None,
+        raise AssayError(f"--model {spec}: option batch_size must be a positive integer, got {batch_size!r}")
+    loaded = load_path(path, spec, dtype=str(options.get("dtype", "float32")), device=device)
+    max_context = options.get("max_context")
+    return HFModel(spec, name, loaded, device=device, max_context=int(max_context) if max_context else None,
                    reuse_prefix=_option_bool(options.get("reuse_prefix", True)), batch_size=batch_size)
 
 

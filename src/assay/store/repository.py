@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from assay.errors import AssayError
@@ -45,7 +45,11 @@ def utcnow() -> dt.datetime:
 
 
 class Store:
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, read_only: bool = False) -> None:
+        """`read_only`: for commands that only read (list, show, export, report, ...): a database that
+        does not exist is an error instead of being created empty."""
+        if (url or default_db_url()).startswith("postgres://"):
+            raise AssayError("--db: SQLAlchemy does not know the scheme postgres://; write postgresql://user@host/db")
         self.url = _normalise_url(url or default_db_url())
         try:
             self.engine: Engine = create_engine(self.url, future=True)
@@ -60,8 +64,13 @@ class Store:
                 parent = Path(path).expanduser().resolve().parent
                 if not parent.is_dir():
                     raise AssayError(f"--db {url}: folder {parent} does not exist")
+                if read_only and not Path(path).expanduser().is_file():
+                    raise AssayError(f"--db {url or self.url}: no database at {Path(path).expanduser()} "
+                                     "(`assay run` creates one; this command only reads)")
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
+            if read_only and not inspect(self.engine).has_table(runs.name):
+                raise AssayError(f"--db {url or self.url}: not an assay database (it has no runs table)")
             metadata.create_all(self.engine)
         except OperationalError as exc:
             first_line = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
@@ -82,6 +91,15 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(runs.c.id).where(runs.c.config_key == config_key, runs.c.status != "complete")
+                .order_by(runs.c.created_at.desc()).limit(1)
+            ).first()
+        return row[0] if row else None
+
+    def find_complete_run(self, config_key: str) -> str | None:
+        """The newest complete run with this configuration key (an identical run), if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(runs.c.id).where(runs.c.config_key == config_key, runs.c.status == "complete")
                 .order_by(runs.c.created_at.desc()).limit(1)
             ).first()
         return row[0] if row else None

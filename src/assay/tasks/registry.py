@@ -11,6 +11,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 
 from assay.errors import AssayError
@@ -67,9 +68,13 @@ def get_task(name: str) -> Task:
     base, sep, variant = name.partition(":")
     entry = _REGISTRY.get(base)
     if entry is None:
-        raise AssayError(f"--task: unknown task {name!r}; see `assay list tasks` for the names")
+        close = get_close_matches(base, list(_REGISTRY), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}{sep}{variant}?)" if close else ""
+        raise AssayError(f"--task: unknown task {name!r}{hint}; see `assay list tasks` for the names")
     if entry.variants and sep and variant not in entry.variants:
-        raise AssayError(f"--task {name}: unknown variant {variant!r} of {base}; "
+        close = get_close_matches(variant, list(entry.variants), n=1, cutoff=0.6)
+        hint = f" (did you mean {base}:{close[0]}?)" if close else ""
+        raise AssayError(f"--task {name}: unknown variant {variant!r} of {base}{hint}; "
                          f"expected one of {', '.join(entry.variants)}")
     return entry.factory(variant if sep else None)
 
