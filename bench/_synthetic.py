@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from assay.tasks.base import TaskContext
+from assay.metric_specs import MetricSpec, score
+from assay.tasks.base import TaskBase, TaskContext
 from assay.types import GenerateRequest, Request, Response, Sample, Scored
 
 
-class SyntheticGenerateTask:
+class SyntheticGenerateTask(TaskBase):
     family = "bench"
 
     def __init__(self, size: int, name: str = "synthetic_generate") -> None:
@@ -29,6 +30,9 @@ class SyntheticGenerateTask:
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         return [GenerateRequest(prompt=f"Question: {sample.input}\nAnswer:", until=("\n",), max_tokens=4)]
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("exact_match", primary=True)]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
         text = (responses[0].text or "").strip()

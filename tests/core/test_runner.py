@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from assay.metric_specs import MetricSpec, score
 from assay.models.scripted import ScriptedModel
 from assay.runner import Runner, RunOptions
 from assay.store import Store
-from assay.tasks.base import TaskContext
+from assay.tasks.base import TaskBase, TaskContext
 from assay.tasks.builtin.arithmetic import ArithmeticChoiceTask, ArithmeticTask
 from assay.tasks.repeated import RepeatedTask
 from assay.types import GenerateRequest, Request, Response, Sample, Scored
 
 
-class DuplicatePromptTask:
+class DuplicatePromptTask(TaskBase):
     """Ten samples whose requests collapse to two distinct prompts."""
 
     name = "dup"
@@ -32,6 +33,9 @@ class DuplicatePromptTask:
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         return [GenerateRequest(prompt=sample.input, max_tokens=4)]
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("em", primary=True)]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
         return Scored(extracted=responses[0].text, scores={"em": float(responses[0].text == sample.target)})

@@ -78,9 +78,11 @@ def test_twin_rates_and_variants(store: Any) -> None:
     metrics = {m["name"]: m for m in result.metrics}
     assert {"variant/single", "variant/single_unanswerable", "variant/multikey"} <= set(metrics)
     # The fake model never invents a number when the needle is gone: every unanswerable twin is declined.
-    assert metrics["hallucination_rate"]["value"] == 0.0
-    assert metrics["correct_decline_rate"]["value"] == 1.0
+    assert metrics["hallucination"]["value"] == 0.0
+    assert metrics["labels"]["extra"]["unanswerable"] == {"correct_decline": metrics["hallucination"]["n"]}
     assert is_abstention("The answer is not in the document.")
     # At 1024 tokens the needle at 100% is out of the window: declined on the answerable twin = false refusal.
-    assert metrics["false_refusal_rate"]["value"] > 0.0
-    assert metrics["empty_output_rate"]["value"] == 0.0
+    assert metrics["false_refusal"]["value"] > 0.0
+    assert metrics["empty_output"]["value"] == 0.0
+    # Variant rows carry their own n and CI (4 samples each here), not the task's.
+    assert metrics["variant/single"]["n"] == 4 and metrics["variant/single"]["ci_low"] is not None

@@ -12,10 +12,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from assay.metric_specs import MetricSpec, score
 from assay.models.openai_compat import load
 from assay.runner import Runner, RunOptions
 from assay.store import Store
 from assay.tasks import TaskContext, get_task
+from assay.tasks.base import TaskBase
 from assay.types import GenerateRequest, LoglikelihoodRequest, Request, Response, Sample, Scored
 from servers.fake_openai import Behaviour, FakeOpenAIServer, free_port
 
@@ -32,7 +34,7 @@ def fails_when_sum_divisible_by_5(prompt: str) -> str | None:
     return "500" if answer.isdigit() and int(answer) % 5 == 0 else None
 
 
-class EchoAndChoiceTask:
+class EchoAndChoiceTask(TaskBase):
     """Each sample asks for one generation (chat) and two log-likelihoods."""
 
     name = "echo_and_choice"
@@ -50,6 +52,9 @@ class EchoAndChoiceTask:
 
         return [GenerateRequest(messages=(Message("user", sample.input),), max_tokens=4),
                 *(LoglikelihoodRequest(f"Is {sample.input} a word?", c) for c in sample.choices or ())]
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("exact_match", primary=True), score("yes_preferred")]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
         return Scored(extracted=responses[0].text, scores={"exact_match": float(responses[0].text == sample.target),

@@ -14,10 +14,11 @@ from statsmodels.stats.power import NormalIndPower
 from typer.testing import CliRunner
 
 from assay.cli import app
+from assay.metric_specs import MetricSpec, score
 from assay.models import load_model
 from assay.runner import Runner, RunOptions
 from assay.store import Store
-from assay.tasks.base import TaskContext
+from assay.tasks.base import TaskBase, TaskContext
 from assay.types import GenerateRequest, Request, Response, Sample, Scored
 
 N_SAMPLES = 60
@@ -25,7 +26,7 @@ N_SAMPLES = 60
 ORACLE_KNOWS = 45
 
 
-class TinyQA:
+class TinyQA(TaskBase):
     """Sixty yes/no questions; even ones are "yes". `id_prefix` is deliberately not part of the spec."""
 
     name = "tiny_qa"
@@ -44,6 +45,9 @@ class TinyQA:
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         return [GenerateRequest(prompt=sample.input, max_tokens=4)]
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("em", primary=True), score("length", None, scale="characters")]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
         text = responses[0].text or ""

@@ -44,7 +44,8 @@ def test_leaderboard_uses_latest_complete_run(populated: Populated, client: Test
     populated.store.create_run("unfinished01", "k" * 32, "scripted:echo", [TASK_A], 7, {})
     populated.store.replace_metrics("unfinished01", [{"task": TASK_A, "name": "exact_match", "value": 0.01, "ci_low": 0.0,
                                                       "ci_high": 0.02, "stderr": 0.01, "n": 3, "method": "wilson",
-                                                      "extra": {}}])
+                                                      "extra": {}, "higher_is_better": True, "primary": True,
+                                                      "scale": "0..1", "aggregation": "mean"}])
     try:
         cell = client.get("/api/leaderboard").json()["models"][0]["cells"][TASK_A]
         assert cell["run_id"] == populated.echo_run
@@ -129,8 +130,13 @@ def test_model_output_is_escaped_never_markup(populated: Populated, client: Test
 def test_model_and_task_pages_draw_charts(client: TestClient) -> None:
     model = client.get("/model", params={"name": "scripted:echo"})
     assert model.status_code == 200
-    assert model.text.count("<svg") == 6  # per task: length curve, heatmap, calibration
-    assert "<polyline" in model.text and "length 128, depth 0: " in model.text
+    assert model.text.count("<svg") == 4  # per task: length curve, calibration (inline SVG)
+    assert "<polyline" in model.text
+    # per task: the heatmap, drawn by the one heatmap renderer as an image, rows = lengths, columns = depths
+    assert model.text.count('<figure class="chart heatmap">') == 2
+    assert model.text.count('<img src="data:image/svg+xml;base64,') == 2
+    assert model.text.count('alt="heatmap of exact_match: rows = context length (128, 256, 512, 1k tokens), '
+                            'columns = needle depth (0%, 50%, 100%)"') == 2
     task = client.get("/task", params={"name": TASK_A})
     assert task.status_code == 200 and "scripted:constant=nothing here" in task.text
     api_task = client.get("/api/task", params={"name": TASK_A}).json()
@@ -141,13 +147,44 @@ def test_model_and_task_pages_draw_charts(client: TestClient) -> None:
 
 def test_compare_runs_paired(populated: Populated, client: TestClient) -> None:
     body = client.get("/api/compare", params={"a": populated.echo_run, "b": populated.constant_run}).json()
+    assert body["refused"] is None
     assert [t["task"] for t in body["tasks"]] == [TASK_A, TASK_B]
-    alpha = body["tasks"][0]
-    assert alpha["n_paired"] == 24 and alpha["result"]["test"] == "mcnemar"
-    assert alpha["result"]["diff"] < 0 and alpha["result"]["ci_high"] < 0 and alpha["result"]["p_value"] < 0.01
+    alpha = next(c for c in body["comparisons"] if c["task"] == TASK_A and c["metric"] == "exact_match")
+    assert alpha["primary"] and alpha["higher_is_better"] is True
+    assert alpha["n"] == 24 and alpha["test"] == "mcnemar" and alpha["p_holm"] >= alpha["p_value"]
+    assert alpha["diff"] < 0 and alpha["ci_high"] < 0 and alpha["p_value"] < 0.01
     page = client.get("/compare", params={"a": populated.echo_run, "b": populated.constant_run}).text
-    assert "mcnemar" in page
+    assert "mcnemar" in page and "p Holm" in page
     assert client.get("/api/compare", params={"a": populated.echo_run, "b": "missing"}).status_code == 404
+
+
+def test_web_and_cli_compare_are_one_engine(populated: Populated, client: TestClient) -> None:
+    from assay.comparison import compare_runs
+
+    body = client.get("/api/compare", params={"a": populated.echo_run, "b": populated.constant_run}).json()
+    direct = compare_runs(populated.store, populated.echo_run, populated.constant_run)
+    assert [(c["task"], c["metric"], c.get("p_holm")) for c in body["comparisons"]] == \
+        [(c["task"], c["metric"], c.get("p_holm")) for c in direct["comparisons"]]
+
+
+def test_web_compare_refuses_runs_whose_task_specs_differ(populated: Populated, client: TestClient) -> None:
+    run = populated.store.get_run(populated.constant_run)
+    manifest = {**run["manifest"], "tasks": {task: {**entry, "spec_hash": "0" * 64}
+                                             for task, entry in run["manifest"]["tasks"].items()}}
+    from sqlalchemy import update
+
+    from assay.store.schema import runs
+
+    with populated.store.engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.id == run["id"]).values(manifest=manifest))
+    try:
+        body = client.get("/api/compare", params={"a": populated.echo_run, "b": populated.constant_run}).json()
+        assert "not comparable" in body["refused"] and body["comparisons"] == []
+        page = client.get("/compare", params={"a": populated.echo_run, "b": populated.constant_run}).text
+        assert "Not compared" in page and "spec hash" in page
+    finally:
+        with populated.store.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run["id"]).values(manifest=run["manifest"]))
 
 
 def test_no_path_traversal_and_no_cdn_docs(client: TestClient) -> None:

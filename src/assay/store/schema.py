@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -72,6 +73,12 @@ metrics = Table(
     Column("n", Integer, nullable=False),
     Column("method", String(64), nullable=False),
     Column("extra", JSON, nullable=False),
+    # The metric's declaration by its task (assay.metric_specs): direction (NULL: descriptive), the task's
+    # primary figure, scale, aggregation. NULL/false on rows stored before metrics were declared.
+    Column("higher_is_better", Boolean),
+    Column("primary", Boolean),
+    Column("scale", String(32)),
+    Column("aggregation", String(16)),
     UniqueConstraint("run_id", "task", "name", name="uq_metric"),
 )
 

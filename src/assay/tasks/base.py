@@ -1,8 +1,9 @@
 """The task contract: pure, seeded, no I/O beyond reading its data files, no model calls.
 
 A task turns a seed (and its data) into samples, each sample into requests, and a sample plus its
-responses into a `Scored`. Corpus-level aggregation happens in `assay.metrics_summary` from the
-stored rows, so it can be recomputed without the model.
+responses into a `Scored`. It declares every metric it produces (`metrics()`), and its corpus-level
+figures (`aggregate`) are computed from the stored rows by `assay.aggregate`, so they can be
+recomputed without the model.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from assay.metric_specs import MetricSpec
 from assay.models.base import Tokenizer
 from assay.types import Request, Response, Sample, Scored
 
@@ -42,6 +44,38 @@ class Task(Protocol):
     def requests(self, sample: Sample) -> Sequence[Request]: ...
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored: ...
+
+    def metrics(self) -> Sequence[MetricSpec]:
+        """Every per-sample score and task-level figure the task produces, with its direction and
+        scale; exactly one is primary."""
+        ...
+
+    def size(self, ctx: TaskContext) -> int | None:
+        """How many samples `samples(ctx)` yields (None: unknown until generated); for progress."""
+        ...
+
+    def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Task-level metric rows from the stored sample rows ([] when the task has none)."""
+        ...
+
+    def run_options(self) -> frozenset[str]:
+        """The `assay run` options this task can use, of "haystack", "prompt_formats" and "repeats"
+        (`assay.run_options`): the CLI refuses any other one given, never ignores it."""
+        ...
+
+
+class TaskBase:
+    """Defaults for a task with no known size, no task-level figures and no run options; `metrics()` has no default:
+    every task declares what it produces."""
+
+    def size(self, ctx: TaskContext) -> int | None:
+        return None
+
+    def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return []
+
+    def run_options(self) -> frozenset[str]:
+        return frozenset()
 
 
 def prompt_of(requests: Sequence[Request]) -> str:

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from assay.metric_specs import MetricSpec
 from assay.tasks.base import Task, TaskContext
 from assay.types import GenerateRequest, Request, Response, Sample, Scored, sha256_hex
 
@@ -28,9 +29,15 @@ class RepeatedTask:
     def spec(self) -> dict[str, Any]:
         return {**self.inner.spec(), "repeats": self.repeats, "repeat_temperature": self.temperature}
 
+    def run_options(self) -> frozenset[str]:
+        return self.inner.run_options()
+
     def size(self, ctx: TaskContext) -> int | None:
-        inner_size = getattr(self.inner, "size", None)
-        return None if inner_size is None else inner_size(ctx) * self.repeats
+        inner_size = self.inner.size(ctx)
+        return None if inner_size is None else inner_size * self.repeats
+
+    def metrics(self) -> Sequence[MetricSpec]:
+        return self.inner.metrics()
 
     def samples(self, ctx: TaskContext) -> Iterator[Sample]:
         self._seed = ctx.seed
@@ -59,5 +66,4 @@ class RepeatedTask:
         return self.inner.score(self._base(sample), responses)
 
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        inner_aggregate = getattr(self.inner, "aggregate", None)
-        return inner_aggregate(rows) if inner_aggregate else []
+        return self.inner.aggregate(rows)

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from assay.web import queries, views
-from assay.web.compare import compare_runs
+from assay.web.compare import web_comparison
 from assay.web.leaderboard import build_leaderboard
 from assay.web.upload import MAX_UPLOAD_BYTES, UploadError, parse_bundle, store_bundle
 
@@ -71,7 +71,7 @@ def run_samples(request: Request, run_id: str, task: Text = None,
 def compare(request: Request, a: RunId, b: RunId) -> Response:
     engine = engine_of(request)
     run_a, run_b = views.run_or_404(engine, a), views.run_or_404(engine, b)
-    return _json(compare_runs(engine, run_a["id"], run_b["id"]))
+    return _json(web_comparison(request.app.state.store, run_a["id"], run_b["id"]))
 
 
 @router.get("/model", summary="A model's latest results per task, with chart data")

@@ -45,21 +45,50 @@ class Leaderboard:
                 "family": self.family, "backend": self.backend, "notes": self.notes}
 
 
+def _left_out(label: str, rows: list[dict[str, Any]]) -> str:
+    named = ", ".join(f"{r['model']} / {r['task']}" for r in rows[:10])
+    return f"left out ({label}): {named}" + (" …" if len(rows) > 10 else "")
+
+
+def _oriented(row: dict[str, Any]) -> dict[str, Any]:
+    """A lower-is-better 0..1 primary metric ranked as 1 - value (its CI flipped), so every cell reads
+    'higher is better' and a mean over tasks means something."""
+    if row["higher_is_better"]:
+        return row
+    def flip(value: float | None) -> float | None:
+        return None if value is None else 1.0 - value
+
+    return {**row, "metric": f"1 − {row['metric']}", "value": flip(row["value"]), "ci_low": flip(row["ci_high"]),
+            "ci_high": flip(row["ci_low"])}
+
+
+def rankable_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The primary-metric rows a leaderboard can rank, oriented higher-is-better, and a note for each
+    kind left out: runs stored before metrics were declared, descriptive primaries, lower-is-better
+    figures off the 0..1 scale (a perplexity cannot be averaged with accuracies), non-finite values."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    kept = []
+    for row in rows:
+        if row["metric"] is None:
+            reason = "stored before metrics were declared: no primary metric; rerun to rank"
+        elif row["higher_is_better"] is None:
+            reason = "the primary metric has no direction"
+        elif not row["higher_is_better"] and row["scale"] != "0..1":
+            reason = "lower-is-better primary metric off the 0..1 scale"
+        elif row["value"] is None or not all(row[k] is None or math.isfinite(row[k]) for k in ("value", "ci_low", "ci_high")):
+            reason = "no value or a non-finite value or CI"
+        else:
+            kept.append(_oriented(row))
+            continue
+        groups.setdefault(reason, []).append(row)
+    return kept, [_left_out(reason, group) for reason, group in groups.items()]
+
+
 def build_leaderboard(engine: Engine, family: str | None = None, backend: str | None = None) -> Leaderboard:
     from assay.stats.ranking import leaderboard
 
     families = task_families()
-    rows = primary_metric_rows(engine)
-    notes = []
-    # A NaN/inf stored by some backend cannot be ranked: shown as a note, not silently dropped.
-    def finite(row: dict[str, Any]) -> bool:
-        return all(math.isfinite(row[k]) for k in ("value", "ci_low", "ci_high"))
-
-    unusable = [r for r in rows if not finite(r)]
-    if unusable:
-        rows = [r for r in rows if finite(r)]
-        notes.append("left out (non-finite value or CI): " + ", ".join(f"{r['model']} / {r['task']}" for r in unusable[:10])
-                     + (" …" if len(unusable) > 10 else ""))
+    rows, notes = rankable_rows(primary_metric_rows(engine))
     all_families = sorted({family_of(r["task"], families) for r in rows})
     all_backends = sorted({backend_of(r["model"]) for r in rows})
     if family:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from assay.web import queries, views
 from assay.web.charts import charts_for
-from assay.web.compare import compare_runs
+from assay.web.compare import web_comparison
 from assay.web.leaderboard import build_leaderboard
 from assay.web.rendering import render
 
@@ -80,6 +80,6 @@ def compare_page(request: Request, a: Annotated[str | None, Query(max_length=64)
     run_a = run_b = None
     if a and b:
         run_a, run_b = views.run_or_404(engine, a), views.run_or_404(engine, b)
-        result = compare_runs(engine, run_a["id"], run_b["id"])
+        result = web_comparison(request.app.state.store, run_a["id"], run_b["id"])
     return _page("compare.html", runs=runs, a=a or "", b=b or "", run_a=run_a, run_b=run_b, result=result,
                  active="compare")

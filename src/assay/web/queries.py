@@ -90,31 +90,34 @@ def latest_task_runs(engine: Engine, model: str | None = None, task: str | None 
 
 
 def primary_metric_rows(engine: Engine, model: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
-    """One row per (model, task): the primary metric of the latest complete run.
-
-    Primary metric = the first, in name order, of the task's metrics that is not a count and has a
-    confidence interval (a mean ± CI summary of a per-sample score). Name order rather than
-    insertion order so an uploaded bundle and the original store agree.
-    """
+    """One row per (model, task): the primary metric of the latest complete run, as its task declared it
+    (`assay.metric_specs`), with its direction and scale. Runs stored before metrics were declared have
+    no primary row and are left out (the leaderboard says so) rather than ranked by a guessed metric."""
     latest = latest_task_runs(engine, model, task)
     wanted = {(r["run_id"], r["task"]): r["model"] for r in latest}
     run_ids = sorted({r["run_id"] for r in latest})
     found: dict[tuple[str, str], dict[str, Any]] = {}
     columns = (metrics.c.run_id, metrics.c.task, metrics.c.name, metrics.c.value, metrics.c.ci_low, metrics.c.ci_high,
-               metrics.c.n, metrics.c.method)
+               metrics.c.n, metrics.c.method, metrics.c.higher_is_better, metrics.c.scale)
     with engine.connect() as conn:
         for start in range(0, len(run_ids), 500):
             query = (select(*columns)
-                     .where(metrics.c.run_id.in_(run_ids[start:start + 500]), metrics.c.method != "count",
-                            metrics.c.ci_low.is_not(None), metrics.c.ci_high.is_not(None), metrics.c.value.is_not(None))
+                     .where(metrics.c.run_id.in_(run_ids[start:start + 500]), metrics.c.primary.is_(True))
                      .order_by(metrics.c.run_id, metrics.c.task, metrics.c.name))
             if task is not None:
                 query = query.where(metrics.c.task == task)
-            for run_id, task_name, name, value, ci_low, ci_high, n, method in conn.execute(query):
+            for run_id, task_name, name, value, ci_low, ci_high, n, method, higher, scale in conn.execute(query):
                 key = (run_id, task_name)
                 if key in wanted and key not in found:
                     found[key] = {"model": wanted[key], "task": task_name, "run_id": run_id, "metric": name,
-                                  "value": value, "ci_low": ci_low, "ci_high": ci_high, "n": n, "method": method}
+                                  "value": value, "ci_low": ci_low, "ci_high": ci_high, "n": n, "method": method,
+                                  "higher_is_better": higher, "scale": scale}
+    for key, model_spec in wanted.items():
+        # A run stored before metrics were declared: no primary row. Listed with no value, so callers say so.
+        if key not in found:
+            found[key] = {"model": model_spec, "task": key[1], "run_id": key[0], "metric": None, "value": None,
+                          "ci_low": None, "ci_high": None, "n": 0, "method": "undeclared",
+                          "higher_is_better": None, "scale": None}
     return sorted(found.values(), key=lambda r: (r["model"], r["task"]))
 
 

@@ -51,6 +51,11 @@ class MetricRecord(_Strict):
     n: int
     method: str = Field(max_length=64)
     extra: dict[str, Any] = Field(default_factory=dict)
+    # The declaration (assay.metric_specs); absent in bundles exported before metrics were declared.
+    higher_is_better: bool | None = None
+    primary: bool | None = None
+    scale: str | None = Field(default=None, max_length=32)
+    aggregation: str | None = Field(default=None, max_length=16)
 
 
 class RunLine(_Strict):

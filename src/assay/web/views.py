@@ -82,6 +82,13 @@ def model_detail(engine: Engine, model: str) -> dict[str, Any]:
                                        "metrics": by_task.get(r["task"], [])} for r in latest]}
 
 
+def _best_first(primary: dict[str, Any] | None) -> float:
+    """Sort key: best first by the primary metric's declared direction; rows without a value last."""
+    if primary is None or primary["value"] is None or primary["higher_is_better"] is None:
+        return math.inf
+    return -primary["value"] if primary["higher_is_better"] else primary["value"]
+
+
 def task_detail(engine: Engine, task: str) -> dict[str, Any]:
     latest = queries.latest_task_runs(engine, task=task)
     if not latest:
@@ -93,5 +100,5 @@ def task_detail(engine: Engine, task: str) -> dict[str, Any]:
         by_run.setdefault(row["run_id"], []).append({k: v for k, v in row.items() if k != "pk"})
     models = [{"model": r["model"], "run_id": r["run_id"], "created_at": r["created_at"],
                "primary": primary.get(r["model"]), "metrics": by_run.get(r["run_id"], [])} for r in latest]
-    models.sort(key=lambda m: -(m["primary"]["value"] if m["primary"] else -math.inf))
+    models.sort(key=lambda m: _best_first(m["primary"]))
     return {"task": task, "models": models}

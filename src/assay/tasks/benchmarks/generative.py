@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.metric_specs import MetricSpec, score
 from assay.scoring.metrics import contains, exact_match, token_f1
 from assay.tasks.base import TaskContext
 from assay.tasks.benchmarks.common import CachedSamples, SampleLoader
@@ -23,6 +24,11 @@ AnswerExtractor = Callable[[str, Sample], str | None]
 def text_only(extract: Callable[[str], str | None]) -> AnswerExtractor:
     return lambda text, _sample: extract(text)
 
+_METRIC_DESCRIPTIONS = {
+    "exact_match": "the extracted answer equals the reference after normalisation",
+    "contains": "the reference occurs in the extracted answer",
+    "f1": "token F1 of the extracted answer against the reference",
+}
 _METRIC_FUNCTIONS: dict[str, Callable[[str | None, str, Sequence[str]], float]] = {
     "exact_match": exact_match,
     "contains": contains,
@@ -40,20 +46,32 @@ class GenerativeTask:
     extract: AnswerExtractor
     until: tuple[str, ...] = ("\n\n",)
     max_tokens: int = 256
-    metrics: tuple[str, ...] = ("exact_match",)
+    metric_names: tuple[str, ...] = ("exact_match",)
     normalizers: tuple[str, ...] = ("strip",)
     # Data hashes, template text, extraction settings: whatever decides comparability.
     spec_fields: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "type": "generate_until", "until": list(self.until), "max_tokens": self.max_tokens,
-                "metrics": list(self.metrics), "normalizers": list(self.normalizers), **self.spec_fields}
+                "metrics": list(self.metric_names), "normalizers": list(self.normalizers), **self.spec_fields}
+
+    def run_options(self) -> frozenset[str]:
+        # Greedy generation: --repeats samples it. No --prompt-formats: those are multiple-choice formats.
+        return frozenset({"repeats"})
 
     def size(self, ctx: TaskContext) -> int:
         return len(self.load(ctx))
 
     def samples(self, ctx: TaskContext) -> Iterator[Sample]:
         return iter(self.load(ctx))
+
+    def metrics(self) -> Sequence[MetricSpec]:
+        # The first metric named is the task's primary one.
+        return [score(name, primary=index == 0, description=_METRIC_DESCRIPTIONS[name])
+                for index, name in enumerate(self.metric_names)]
+
+    def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return []
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         return [GenerateRequest(prompt=str(sample.input), until=self.until, max_tokens=self.max_tokens,
@@ -65,9 +83,9 @@ class GenerativeTask:
         reference = str(sample.target)
         if extracted is None:
             tail = text.strip()[-80:]
-            return Scored(extracted=None, scores={m: 0.0 for m in self.metrics},
+            return Scored(extracted=None, scores={m: 0.0 for m in self.metric_names},
                           error=f"unparsable: no answer found in output ending {tail!r}")
-        scores = {m: _METRIC_FUNCTIONS[m](extracted, reference, self.normalizers) for m in self.metrics}
+        scores = {m: _METRIC_FUNCTIONS[m](extracted, reference, self.normalizers) for m in self.metric_names}
         return Scored(extracted=extracted, scores=scores)
 
 
@@ -79,5 +97,5 @@ def generative_task(name: str, *, family: str, load: SampleLoader, extract: Answ
     if unknown:
         raise ValueError(f"unknown generate_until metric(s) {unknown}; known: {sorted(_METRIC_FUNCTIONS)}")
     return GenerativeTask(name=name, family=family, load=CachedSamples(load), extract=extract, until=tuple(until),
-                          max_tokens=max_tokens, metrics=tuple(metrics), normalizers=tuple(normalizers),
+                          max_tokens=max_tokens, metric_names=tuple(metrics), normalizers=tuple(normalizers),
                           spec_fields=dict(spec or {}))

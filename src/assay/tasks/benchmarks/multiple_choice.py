@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from assay.metric_specs import MetricSpec, aggregate, score
 from assay.scoring.metrics import argmax, mc_scores
 from assay.tasks.base import TaskContext
 from assay.tasks.benchmarks.common import CachedSamples, SampleLoader
@@ -46,6 +47,10 @@ class MultipleChoiceTask:
     def _format_count(self, ctx: TaskContext) -> int | None:
         count = ctx.options.get("prompt_formats")
         return None if count is None else len(sensitivity_formats(count))
+
+    def run_options(self) -> frozenset[str]:
+        # Repeats only vary a generated answer; log-likelihood formats would send the same requests N times.
+        return frozenset({"prompt_formats", "repeats"} if self.native_format.answer == "generate" else {"prompt_formats"})
 
     def size(self, ctx: TaskContext) -> int:
         return len(self.load(ctx)) * (self._format_count(ctx) or 1)
@@ -102,6 +107,18 @@ class MultipleChoiceTask:
 
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return mc_aggregate(rows, self.native_format)
+
+    def metrics(self) -> Sequence[MetricSpec]:
+        return MC_METRICS
+
+
+MC_METRICS = (
+    score("acc", primary=True, description="the most likely (or the generated) choice is the answer"),
+    score("acc_norm", description="the most likely choice after dividing log-probabilities by length in bytes"),
+    aggregate("ece", False, "expected calibration error of the choice distribution"),
+    aggregate("brier", False, "Brier score of the choice distribution"),
+    aggregate("format_sensitivity", False, "spread of accuracy across prompt formats (max - min)"),
+)
 
 
 def mc_aggregate(rows: Sequence[dict[str, Any]], native_format: PromptFormat) -> list[dict[str, Any]]:

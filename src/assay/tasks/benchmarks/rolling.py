@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.metric_specs import MetricSpec, aggregate, score
 from assay.scoring.metrics import rolling_scores
 from assay.tasks.base import TaskContext
 from assay.tasks.benchmarks.common import CachedSamples, SampleLoader
@@ -26,11 +27,15 @@ class RollingTask:
     name: str
     family: str
     load: CachedSamples
-    metrics: tuple[str, ...] = ("word_perplexity", "byte_perplexity", "bits_per_byte")
+    metric_names: tuple[str, ...] = ("word_perplexity", "byte_perplexity", "bits_per_byte")
     spec_fields: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> dict[str, Any]:
-        return {"name": self.name, "type": "loglikelihood_rolling", "metrics": list(self.metrics), **self.spec_fields}
+        return {"name": self.name, "type": "loglikelihood_rolling", "metrics": list(self.metric_names), **self.spec_fields}
+
+    def run_options(self) -> frozenset[str]:
+        # A log-likelihood is deterministic (repeats would ask the same request N times) and has no prompt format.
+        return frozenset()
 
     def size(self, ctx: TaskContext) -> int:
         return len(self.load(ctx))
@@ -49,6 +54,15 @@ class RollingTask:
             return Scored(None, {}, error="unparsable: the backend returned no log-probability", metadata=counts)
         return Scored(None, rolling_scores(float(logprob), text), metadata={**counts, "logprob": float(logprob)})
 
+    def metrics(self) -> Sequence[MetricSpec]:
+        # Per document: the mean bits per byte (with a CI) is the primary figure; the corpus ratios of sums
+        # are lm-eval's numbers.
+        return [score("bits_per_byte", False, "bits per UTF-8 byte of each document", primary=True, scale="bits"),
+                score("logprob", True, "log-probability of each document", scale="nats"),
+                aggregate("corpus_word_perplexity", False, "exp(-sum logprob / sum words)", scale="perplexity"),
+                aggregate("corpus_byte_perplexity", False, "exp(-sum logprob / sum bytes)", scale="perplexity"),
+                aggregate("corpus_bits_per_byte", False, "-sum logprob / (sum bytes * ln 2)", scale="bits")]
+
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         usable = [r["metadata"] for r in rows if r.get("error_kind") is None and "logprob" in (r.get("metadata") or {})]
         if not usable:
@@ -60,11 +74,11 @@ class RollingTask:
                   "byte_perplexity": math.exp(-total_logprob / n_bytes),
                   "bits_per_byte": -total_logprob / (n_bytes * math.log(2))}
         return [{"name": f"corpus_{name}", "value": values[name], "n": len(usable),
-                 "extra": {}} for name in self.metrics]
+                 "extra": {}} for name in self.metric_names]
 
 
 def rolling_task(name: str, *, family: str, load: SampleLoader,
                  metrics: Sequence[str] = ("word_perplexity", "byte_perplexity", "bits_per_byte"),
                  spec: dict[str, Any] | None = None) -> RollingTask:
-    return RollingTask(name=name, family=family, load=CachedSamples(load), metrics=tuple(metrics),
+    return RollingTask(name=name, family=family, load=CachedSamples(load), metric_names=tuple(metrics),
                        spec_fields=dict(spec or {}))

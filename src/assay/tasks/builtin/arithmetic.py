@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from assay.metric_specs import MetricSpec, score
 from assay.tasks.base import TaskContext
 from assay.tasks.registry import register_task
 from assay.types import GenerateRequest, LoglikelihoodRequest, Request, Response, Sample, Scored
@@ -36,8 +37,17 @@ class ArithmeticTask:
         return {"name": self.name, "size": self.size_, "template": "What is {a} + {b}? Answer with a number.",
                 "max_tokens": 8}
 
+    def run_options(self) -> frozenset[str]:
+        return frozenset({"repeats"})
+
     def size(self, ctx: TaskContext) -> int:
         return self.size_
+
+    def metrics(self) -> Sequence[MetricSpec]:
+        return [score("exact_match", primary=True, description="the first number in the output is the sum")]
+
+    def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return []
 
     def samples(self, ctx: TaskContext) -> Iterator[Sample]:
         for index, a, b in _problems(ctx.seed, self.size_):
@@ -68,6 +78,14 @@ class ArithmeticChoiceTask(ArithmeticTask):
     def requests(self, sample: Sample) -> Sequence[Request]:
         context = f"Question: {sample.input}\nAnswer:"
         return [LoglikelihoodRequest(context=context, continuation=f" {choice}") for choice in sample.choices or ()]
+
+    def run_options(self) -> frozenset[str]:
+        # Log-likelihood choices: repeats would send the same requests again.
+        return frozenset()
+
+    def metrics(self) -> Sequence[MetricSpec]:
+        return [score("acc", primary=True, description="the most likely choice is the sum"),
+                score("acc_norm", description="the same, log-probabilities divided by the choice's length in bytes")]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
         logprobs = [r.logprob if r.logprob is not None else float("-inf") for r in responses]

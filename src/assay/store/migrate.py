@@ -1,0 +1,28 @@
+"""Bring a store made by an older assay up to the current schema: columns added since are added to the
+existing tables (nullable), so old runs stay readable and nothing is rewritten."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, inspect, text
+
+from assay.store.schema import metadata
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """ALTER TABLE ... ADD COLUMN for each column the schema has and the database lacks; returns them."""
+    inspector = inspect(engine)
+    added = []
+    preparer = engine.dialect.identifier_preparer
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not column.nullable:
+                    raise RuntimeError(f"schema: new column {table.name}.{column.name} must be nullable to be added")
+                column_type = column.type.compile(dialect=engine.dialect)
+                conn.execute(text(f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN "
+                                  f"{preparer.quote(column.name)} {column_type}"))
+                added.append(f"{table.name}.{column.name}")
+    return added
