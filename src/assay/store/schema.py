@@ -82,6 +82,42 @@ metrics = Table(
     UniqueConstraint("run_id", "task", "name", name="uq_metric"),
 )
 
+# One rater's verdict on one item: a judge model's (from `assay judge` / `assay battle`), a person's (the
+# labelling page) or an imported one (LLMBar, PRD, AlpacaEval, JSONL). Built from and read into
+# `assay.judges.types.Judgment`; agreement, bias diagnostics and arena ratings are computed from these rows.
+judgments = Table(
+    "judgments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    # Where the row came from: "run:<judge run id>", "import:<format>:<file sha256 prefix>", "label:<page>".
+    Column("source", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # pairwise | pointwise
+    Column("task", String(200)),
+    # The item judged (a question, a prompt): the cluster of every interval over judgments.
+    Column("item", String(200), nullable=False),
+    Column("prompt", Text),
+    Column("model_a", String(200), nullable=False),
+    Column("model_b", String(200)),
+    Column("output_a", Text),
+    Column("output_b", Text),
+    Column("reference", Text),
+    Column("rater", String(200), nullable=False),
+    Column("rater_kind", String(16), nullable=False),  # judge | human | label (a gold / expert label)
+    # Presentation order: "ab" (A shown first), "ba" (B shown first), NULL when not recorded.
+    Column("order", String(2)),
+    # In canonical terms (A = model_a), whatever the order shown: a | b | tie; NULL with an error or pointwise.
+    Column("verdict", String(8)),
+    # A continuous preference for B over A in 0..1 (AlpacaEval's (preference - 1)); NULL when discrete only.
+    Column("preference", Float),
+    Column("score", Float),  # pointwise rubric score
+    Column("error", Text),  # the judge's output could not be read: counted, never scored
+    Column("reasoning", Text),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("source", "item", "model_a", "model_b", "rater", "order", name="uq_judgment"),
+    Index("ix_judgments_rater", "rater"),
+)
+
 cache = Table(
     "request_cache",
     metadata,
