@@ -160,17 +160,11 @@ def run(
         raise AssayError(f"--haystack: {haystack} is not a directory")
     model_options = _model_options(model, model_args, {"--concurrency": concurrency, "--max-retries": max_retries,
                                                        "--timeout": timeout})
-    tasks = parse_task_list(task)
-    store = _store(db, read_only=False)
-    options: dict[str, Any] = {}
-    if haystack is not None:
-        options["haystack_dir"] = str(haystack.resolve())
-    if prompt_formats is not None:
-        options["prompt_formats"] = prompt_formats
-    if repeats is not None and repeats > 1:
-        from assay.tasks.repeated import RepeatedTask
+    from assay.run_options import RunChoices, prepare_run
 
-        tasks = [RepeatedTask(t, repeats) for t in tasks]
+    # --haystack / --prompt-formats / --repeats: applied to every task or refused (one line), before the store opens.
+    tasks, options = prepare_run(parse_task_list(task), RunChoices(haystack, prompt_formats, repeats))
+    store = _store(db, read_only=False)
     ctx = TaskContext(seed=seed, data_dir=data_dir or default_data_dir(), options=options)
     from assay.models.model_args import TRANSPORT_OPTIONS
     from assay.runner import RunInterrupted
@@ -225,60 +219,6 @@ def _run_notes(result: Any) -> list[str]:
         if m["method"] == "task" and m.get("extra", {}).get("note"):
             notes.append(m["extra"]["note"])
     return notes
-
-
-@app.command("list")
-def list_(
-    what: Annotated[str, typer.Argument(help="tasks | models | runs")],
-    db: DbOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    """List tasks, model backends or stored runs."""
-    if what == "tasks":
-        from assay.tasks import task_entries
-
-        entries = [{"name": e.name, "family": e.family, "description": e.description,
-                    "variants": list(e.variants)} for e in task_entries()]
-        if json_output:
-            _json_out(entries)
-            return
-        table = Table(title="tasks")
-        for column in ("name", "family", "description", "variants"):
-            table.add_column(column)
-        for e in entries:
-            variants = ", ".join(e["variants"][:6]) + (" …" if len(e["variants"]) > 6 else "")
-            table.add_row(e["name"], e["family"], e["description"], variants)
-        console.print(table)
-    elif what == "models":
-        from assay.models import BACKENDS
-
-        entries = [{"name": name, "description": desc} for name, (_, _, desc) in BACKENDS.items()]
-        if json_output:
-            _json_out(entries)
-            return
-        table = Table(title="model backends")
-        table.add_column("prefix")
-        table.add_column("description")
-        for e in entries:
-            table.add_row(e["name"], e["description"])
-        console.print(table)
-    elif what == "runs":
-        store = _store(db)
-        runs = [{"id": r["id"], "name": f"{r['model_spec']} · {','.join(r['tasks'])}", "model": r["model_spec"],
-                 "tasks": r["tasks"], "status": r["status"], "created_at": r["created_at"],
-                 "samples": store.count_samples(r["id"])} for r in store.list_runs()]
-        if json_output:
-            _json_out(runs)
-            return
-        table = Table(title="runs")
-        for column in ("id", "model", "tasks", "status", "samples", "created_at"):
-            table.add_column(column)
-        for r in runs:
-            table.add_row(r["id"], r["model"], ",".join(r["tasks"]), r["status"], str(r["samples"]),
-                          str(r["created_at"])[:19])
-        console.print(table)
-    else:
-        raise AssayError(f"list: expected tasks, models or runs, got {what!r}")
 
 
 @app.command()

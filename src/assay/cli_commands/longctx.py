@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         from assay.store import Store
         from assay.tasks.longctx.report import run_report_lines
 
-        store = Store(db)
+        store = Store(db, read_only=True)
         run = store.get_run(run_id)
         lines = run_report_lines(store, run["id"], out_dir)
         if not lines:

@@ -30,6 +30,6 @@ def register(app: typer.Typer) -> None:
         if not folder.is_dir():
             # Checked before opening the store, so a typo in -o never creates an empty database.
             raise AssayError(f"-o {output}: folder {folder} does not exist")
-        summary = write_report(Store(db), run_ids, output, max_samples)
+        summary = write_report(Store(db, read_only=True), run_ids, output, max_samples)
         Console().print(f"wrote report of {summary.runs} run(s), {summary.samples_embedded} samples embedded, "
                         f"{summary.bytes / 1024:.0f} KiB, to {summary.path}", highlight=False)
