@@ -6,11 +6,13 @@ import importlib.metadata
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import assay
+from assay import provenance
+from assay.tasks.base import Task, TaskContext
 from assay.types import canonical_json, sha256_hex
 
 _PACKAGES = ("torch", "transformers", "gguf", "numpy", "scipy", "statsmodels", "sqlalchemy",
@@ -37,6 +39,44 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def _data_label(path: str, data_dir: Path | None) -> str:
+    """Where a read came from, independent of the machine where possible: `data_dir:<relative path>`
+    for files under the data directory, `haystack:<kind>` as recorded, else `file:<absolute path>`."""
+    if path.startswith("haystack:"):
+        return path
+    if data_dir is not None:
+        root = data_dir.resolve()
+        if Path(path).is_relative_to(root):
+            return f"data_dir:{Path(path).relative_to(root).as_posix()}"
+    return f"file:{path}"
+
+
+def task_spec_with_data(task: Task, ctx: TaskContext) -> dict[str, Any]:
+    """`task.spec()` plus `data_sha256`: {label: sha256} of every data file and haystack the task reads under
+    `ctx`, so two data sets give two spec hashes (and two resume keys). The task's data is read now,
+    by building its first sample (tasks load their data before the first sample), so a bad data
+    file fails here, before a run is stored."""
+    with provenance.recording() as reads:
+        next(iter(task.samples(ctx)), None)
+    data = {_data_label(path, ctx.data_dir): sha for path, sha in reads.items()}
+    return {**task.spec(), "data_sha256": dict(sorted(data.items()))}
+
+
+def task_specs_with_data(tasks: Sequence[Task], ctx: TaskContext) -> dict[str, dict[str, Any]]:
+    return {task.name: task_spec_with_data(task, ctx) for task in tasks}
+
+
+def used_options(options: Mapping[str, Any], task_specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The recorded options without a data or haystack folder that no task read from."""
+    labels = [label for spec in task_specs.values() for label in (spec.get("data_sha256") or {})]
+    out = dict(options)
+    if "data_dir" in out and not any(label.startswith("data_dir:") for label in labels):
+        del out["data_dir"]
+    if "haystack_dir" in out and "haystack:docs" not in labels:
+        del out["haystack_dir"]
+    return out
+
+
 def spec_hash(spec: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(spec))
 
@@ -60,5 +100,5 @@ def build_manifest(model_spec: str, fingerprint: dict[str, Any], task_specs: dic
         "tasks": {name: {"spec": spec, "spec_hash": spec_hash(spec)} for name, spec in task_specs.items()},
         "seed": seed,
         "limit": limit,
-        "options": options,
+        "options": used_options(options, task_specs),
     }

@@ -1,5 +1,5 @@
-"""Records for a declarative task: local files (resolved against the YAML file's folder, then the
-data directory) or a Hugging Face `datasets` split; and the seeded choice of few-shot exemplars."""
+"""Records for a declarative task: local files (resolved against the data directory, then the YAML
+file's folder) or a Hugging Face `datasets` split; and the seeded choice of few-shot exemplars."""
 
 from __future__ import annotations
 
@@ -22,17 +22,20 @@ def fail(yaml_path: Path, key: str, problem: str) -> AssayError:
 
 
 def resolve_file(relative: str, yaml_dir: Path, data_dir: Path | None) -> Path | None:
+    """An absolute path as is; a relative one under the data directory (--data-dir, else the default
+    data folder) first, so --data-dir always picks the data set, then beside the YAML file."""
     candidate = Path(relative).expanduser()
     if candidate.is_absolute():
         return candidate if candidate.is_file() else None
-    for base in (yaml_dir, data_dir):
+    for base in (data_dir, yaml_dir):
         if base is not None and (base / candidate).is_file():
             return base / candidate
     return None
 
 
 def missing_file(yaml_path: Path, key: str, relative: str, data_dir: Path | None) -> AssayError:
-    where = f"{yaml_path.parent}" + (f" or --data-dir {data_dir}" if data_dir is not None else " (no --data-dir given)")
+    where = (f"--data-dir {data_dir} or " if data_dir is not None else "") + f"{yaml_path.parent}" + \
+        ("" if data_dir is not None else " (no --data-dir given)")
     return fail(yaml_path, key, f"data file {relative!r} not found (looked in {where})")
 
 

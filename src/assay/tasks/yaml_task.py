@@ -26,10 +26,12 @@ import yaml
 from jinja2 import TemplateError
 from pydantic import ValidationError
 
+from assay import provenance
 from assay.data_paths import default_data_dir
 from assay.errors import AssayError
 from assay.scoring.extraction import Extractor
 from assay.tasks.base import Task, TaskContext
+from assay.tasks.benchmarks.common import read_text
 from assay.tasks.benchmarks.generative import generative_task
 from assay.tasks.benchmarks.multiple_choice import multiple_choice_task
 from assay.tasks.benchmarks.rolling import rolling_task
@@ -185,18 +187,24 @@ def load_yaml_task(path: Path) -> Task:
         raise fail(path, key, problem) from None
     fixed_prefix = _fixed_prompt(path, spec)
     builder = _YamlTask(path, spec, fixed_prefix)
-    # Load eagerly when the data is findable now (the YAML folder or the default data folder), so a
-    # bad record fails before a run starts; otherwise wait for the run's --data-dir.
-    eager: list[Sample] | None = None
+    # Records are read once per data directory (the files read are replayed to `assay.provenance` on
+    # every use). Read now when the data is findable (the default data folder or beside the YAML), so
+    # a bad record fails before a run starts; the run reads from its own --data-dir.
+    loaded: dict[object, tuple[list[Sample], provenance.Reads]] = {}
+
+    def load_from(data_dir: Path | None) -> list[Sample]:
+        return provenance.memoised(loaded, str(data_dir), lambda: builder.samples(data_dir))
+
     data_dir_now = default_data_dir()
     if spec.dataset.hf is not None or resolve_file(spec.dataset.path or "", path.parent, data_dir_now) is not None:
-        eager = builder.samples(data_dir_now)
+        load_from(data_dir_now)
 
     def load(ctx: TaskContext) -> list[Sample]:
-        return eager if eager is not None else builder.samples(ctx.data_dir)
+        return load_from(ctx.data_dir)
 
+    # The file actually read and its sha256 join the spec at run time (`assay.manifest`).
     spec_fields = {"yaml": str(path), "yaml_sha256": sha256_hex(text), "config": spec.model_dump(mode="json"),
-                   "data": builder.data_source or spec.dataset.path or spec.dataset.hf,
+                   "data": spec.dataset.path or spec.dataset.hf,
                    "fixed_prompt_sha256": sha256_hex(fixed_prefix) if fixed_prefix else None}
     task = _build(spec, load, spec_fields, fixed_prefix)
     _register(path, spec, task)
@@ -209,7 +217,7 @@ def _fixed_prompt(path: Path, spec: TaskSpec) -> str:
     found = resolve_file(spec.few_shot.prompt_file, path.parent, default_data_dir())
     if found is None:
         raise missing_file(path, "few_shot.prompt_file", spec.few_shot.prompt_file, default_data_dir())
-    return found.read_text(encoding="utf-8").rstrip("\n") + spec.few_shot.separator
+    return read_text(found, f"{path}: few_shot.prompt_file").rstrip("\n") + spec.few_shot.separator
 
 
 def _build(spec: TaskSpec, load: Callable[[TaskContext], list[Sample]], spec_fields: dict[str, Any],

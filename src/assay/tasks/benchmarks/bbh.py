@@ -16,7 +16,7 @@ from assay.data_paths import require_data_file
 from assay.errors import AssayError
 from assay.scoring.extraction import extract_bbh_cot_answer, extract_bbh_direct_answer
 from assay.tasks.base import Task, TaskContext
-from assay.tasks.benchmarks.common import read_json
+from assay.tasks.benchmarks.common import read_json, read_text
 from assay.tasks.benchmarks.generative import generative_task, text_only
 from assay.tasks.registry import register_task
 from assay.types import Sample, sha256_hex
@@ -75,7 +75,7 @@ def _loader(subtask: str, chain_of_thought: bool, task_name: str):
     def load(ctx: TaskContext) -> list[Sample]:
         examples_path = require_data_file(ctx.data_dir, f"bbh/tasks/{subtask}.json", f"task {task_name}")
         prompt_path = require_data_file(ctx.data_dir, f"bbh/cot-prompts/{subtask}.txt", f"task {task_name}")
-        prompt_text = prompt_path.read_text(encoding="utf-8")
+        prompt_text = read_text(prompt_path, f"task {task_name}")
         try:
             head = cot_prompt_head(prompt_text) if chain_of_thought else direct_prompt_head(prompt_text, str(prompt_path))
         except ValueError as exc:

@@ -21,7 +21,9 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from assay import provenance
 from assay.errors import AssayError
+from assay.provenance import bytes_sha256, folder_sha256
 from assay.types import sha256_hex
 
 HAYSTACK_KINDS = ("prose", "noise", "needles", "docs")
@@ -43,6 +45,8 @@ class Haystack:
     cyclic: bool
     separator: str
     source: str
+    # docs: one digest of the folder's files (relative paths and bytes), for the run's provenance.
+    folder_sha256: str | None = None
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -110,7 +114,8 @@ def noise_haystack() -> Haystack:
     return Haystack("noise", NOISE_SENTENCES, cyclic=True, separator=" ", source="ruler-noise")
 
 
-def _read_text_file(path: Path) -> str:
+def _read_text_file(path: Path) -> tuple[str, str]:
+    """(text, sha256 of the bytes) of one haystack file; binary, non-UTF-8 or empty files are refused."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -118,9 +123,13 @@ def _read_text_file(path: Path) -> str:
     if b"\x00" in raw:
         raise AssayError(f"--haystack: {path} is a binary file (NUL bytes); expected UTF-8 text")
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise AssayError(f"--haystack: {path} is not UTF-8 text; expected .txt/.md files in UTF-8") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise AssayError(f"--haystack: {path} is not UTF-8 text (line {line}); expected .txt/.md files in UTF-8") from None
+    if not text.strip():
+        raise AssayError(f"--haystack: {path} is empty; every .txt/.md file in the folder must hold text")
+    return text, bytes_sha256(raw)
 
 
 def docs_haystack(directory: str | Path) -> Haystack:
@@ -132,12 +141,12 @@ def docs_haystack(directory: str | Path) -> Haystack:
     if not files:
         raise AssayError(f"--haystack: no .txt or .md files in {root}")
     paragraphs: list[str] = []
+    hashes: dict[str, str] = {}
     for path in files:
-        text = _read_text_file(path)
+        text, hashes[path.relative_to(root).as_posix()] = _read_text_file(path)
         paragraphs.extend(" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip())
-    if not paragraphs:
-        raise AssayError(f"--haystack: the .txt/.md files in {root} contain no text")
-    return Haystack("docs", tuple(paragraphs), cyclic=False, separator="\n\n", source=f"docs:{root}")
+    return Haystack("docs", tuple(paragraphs), cyclic=False, separator="\n\n", source=f"docs:{root}",
+                    folder_sha256=folder_sha256(hashes))
 
 
 def needles_haystack(decoys: list[str], label: str) -> Haystack:
@@ -145,13 +154,18 @@ def needles_haystack(decoys: list[str], label: str) -> Haystack:
 
 
 def select_haystack(kind: str, haystack_dir: str | None) -> Haystack:
-    """The prose/noise/docs haystack for a task ('needles' is built per length by the task)."""
+    """The prose/noise/docs haystack for a task ('needles' is built per length by the task). What
+    was used is recorded for the run's provenance: `haystack:<kind>` with the sha256 of the text (of
+    the folder's files, for docs)."""
     if kind == "prose":
-        return prose_haystack()
-    if kind == "noise":
-        return noise_haystack()
-    if kind == "docs":
+        haystack = prose_haystack()
+    elif kind == "noise":
+        haystack = noise_haystack()
+    elif kind == "docs":
         if not haystack_dir:
             raise AssayError("haystack docs: pass --haystack DIR (a folder of .txt/.md files)")
-        return docs_haystack(haystack_dir)
-    raise AssayError(f"haystack: unknown kind {kind!r}; expected one of {', '.join(HAYSTACK_KINDS)}")
+        haystack = docs_haystack(haystack_dir)
+    else:
+        raise AssayError(f"haystack: unknown kind {kind!r}; expected one of {', '.join(HAYSTACK_KINDS)}")
+    provenance.record(f"haystack:{kind}", haystack.folder_sha256 or haystack.sha256)
+    return haystack

@@ -38,7 +38,8 @@ class GridParams:
     depths: tuple[float | None, ...] = DEFAULT_DEPTHS
     samples_per_cell: int = 2
     max_tokens: int = 32
-    haystack: str = "prose"
+    # None: the task builds its own document (word lists, coded text) and reads no haystack.
+    haystack: str | None = "prose"
     value_kind: str = "number"
     threshold: float = RULER_THRESHOLD
     extra: Mapping[str, int] = field(default_factory=dict)
@@ -94,6 +95,8 @@ def parse_variant(task: str, variant: str | None, defaults: GridParams,
             continue
         where = f"--task {task}:{variant}"
         key, sep, value = part.partition("=")
+        if (key == "haystack" or (not sep and key in HAYSTACK_KINDS)) and defaults.haystack is None:
+            raise AssayError(f"{where}: {task} builds its own document; it has no haystack parameter")
         if not sep:
             if key in VALUE_KINDS:
                 params = replace(params, value_kind=key)
@@ -137,9 +140,31 @@ def parse_variant(task: str, variant: str | None, defaults: GridParams,
     return replace(params, extra=extra)
 
 
+def haystack_named_by_variant(variant: str | None) -> str | None:
+    """The haystack kind a variant string sets (`haystack=K` or a bare kind), else None."""
+    for part in (variant or "").split("/"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == "haystack":
+            return value
+        if not sep and key in HAYSTACK_KINDS:
+            return key
+    return None
+
+
+def uses_haystack_folder(params: GridParams, variant: str | None) -> bool:
+    """Whether `--haystack DIR` applies: the task reads a text haystack (prose, noise or docs) that
+    its variant did not fix to a built-in kind."""
+    if params.haystack in (None, "needles"):
+        return False
+    return haystack_named_by_variant(variant) in (None, "docs")
+
+
 def apply_options(params: GridParams, options: Mapping[str, Any], variant: str | None) -> GridParams:
-    """ctx.options overrides (lengths, depths, samples_per_cell, max_tokens) unless the variant set them."""
+    """ctx.options overrides (lengths, depths, samples_per_cell, max_tokens) unless the variant set them;
+    `haystack_dir` (--haystack DIR) makes every task that can use it read the user's documents."""
     given = {part.partition("=")[0].strip() for part in (variant or "").split("/")}
+    if options.get("haystack_dir") and uses_haystack_folder(params, variant):
+        params = replace(params, haystack="docs")
     if "lengths" in options and "lengths" not in given:
         params = replace(params, lengths=tuple(_length(str(v), "option lengths") for v in options["lengths"]))
     if "depths" in options and "depths" not in given and params.depths != (None,):

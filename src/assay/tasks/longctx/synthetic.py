@@ -163,6 +163,7 @@ def _register(name: str, description: str, defaults: GridParams, extra_keys: dic
 _register("variable_tracking", f"multi-hop tracing of VAR assignments; chains=C, hops=H; haystack; {_NO_DEPTH}",
           replace(GridParams(), depths=(None,), haystack="noise"), {"chains": 1, "hops": 4}, build_variable_tracking)
 _register("common_words", f"aggregation: the K most common words of a numbered list; common=K; {_NO_DEPTH}",
-          replace(GridParams(), depths=(None,), max_tokens=96), {"common": 10}, build_common_words)
+          replace(GridParams(), depths=(None,), max_tokens=96, haystack=None), {"common": 10}, build_common_words)
 _register("frequent_words", f"aggregation: the 3 most frequent coded words (Zipf); vocabulary=V, alpha_x10; {_NO_DEPTH}",
-          replace(GridParams(), depths=(None,), max_tokens=48), {"vocabulary": 200, "alpha_x10": 20}, build_frequent_words)
+          replace(GridParams(), depths=(None,), max_tokens=48, haystack=None), {"vocabulary": 200, "alpha_x10": 20},
+          build_frequent_words)

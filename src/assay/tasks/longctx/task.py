@@ -3,7 +3,6 @@ or more samples by a task-specific builder. Shared by every task of the family."
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +14,7 @@ from assay.tasks.longctx.fallback_tokenizer import RegexWordpieceTokenizer
 from assay.tasks.longctx.grading import grade
 from assay.tasks.longctx.haystack import Haystack, select_haystack
 from assay.tasks.longctx.length import FittedPrompt
-from assay.tasks.longctx.params import GridParams, apply_options
+from assay.tasks.longctx.params import GridParams, apply_options, uses_haystack_folder
 from assay.tasks.longctx.summary import longctx_aggregate
 from assay.types import GenerateRequest, Request, Response, Sample, Scored, messages_from
 
@@ -90,12 +89,14 @@ class LongContextTask:
         self.samples_per_cell_factor = samples_per_cell_factor
 
     def spec(self) -> dict[str, Any]:
-        # The prose haystack depends on the Python version's docstrings: recorded so runs on another
-        # version are not silently compared with this one (each sample also stores the haystack sha256).
-        version = ".".join(str(part) for part in sys.version_info[:3])
+        # The haystack actually read (its sha256: the prose one depends on the Python version's
+        # docstrings, docs on the user's folder) is added by the runner from `assay.provenance`.
         return {"task": self.base_name, "family": self.family, "suite_version": SUITE_VERSION,
-                "params": self.params.to_dict(), "prose_haystack": f"python{version}-stdlib-docstrings",
-                "fallback_tokenizer": RegexWordpieceTokenizer.name}
+                "params": self.params.to_dict(), "fallback_tokenizer": RegexWordpieceTokenizer.name}
+
+    def run_options(self) -> frozenset[str]:
+        # --repeats samples the (greedy) generation; --haystack replaces a prose/noise haystack.
+        return frozenset({"repeats", "haystack"} if uses_haystack_folder(self.params, self.variant) else {"repeats"})
 
     def _resolved(self, ctx: TaskContext) -> GridParams:
         params = apply_options(self.params, ctx.options, self.variant)
@@ -114,7 +115,7 @@ class LongContextTask:
         params = self._resolved(ctx)
         tokenizer = ctx.tokenizer if ctx.tokenizer is not None else RegexWordpieceTokenizer()
         kind = params.haystack
-        haystack = None if kind == "needles" else select_haystack(kind, ctx.options.get("haystack_dir"))
+        haystack = None if kind in (None, "needles") else select_haystack(kind, ctx.options.get("haystack_dir"))
         return BuildState(self.name, params, ctx.seed, tokenizer, ctx.max_context, haystack, dict(ctx.options))
 
     def samples(self, ctx: TaskContext) -> Iterator[Sample]:
