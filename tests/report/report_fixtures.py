@@ -1,5 +1,6 @@
 """Real runs for the report tests: the real Runner and Store with the scripted model, tiny tasks defined
-here, plus task-level metric rows of every kind the report plots (the shapes tasks emit)."""
+here and a real, non-square long-context task (its heatmap, length curve and effective length come from
+the real producer), plus calibration and prompt-format rows in the shapes those tasks emit."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from assay.metric_specs import MetricSpec, aggregate, score
 from assay.models.scripted import ScriptedModel
 from assay.runner import Runner, RunOptions
 from assay.store import Store
-from assay.tasks.base import TaskContext
+from assay.tasks.base import TaskBase, TaskContext
+from assay.tasks.registry import get_task
 from assay.types import GenerateRequest, LoglikelihoodRequest, Request, Response, Sample, Scored
 
 XSS = "<script>alert(1)</script>"
@@ -21,15 +24,25 @@ XSS = "<script>alert(1)</script>"
 BREAKOUT = "</script><script>alert(2)</script><img src=x onerror=alert(3)>"
 LONG_PROMPT_WORDS = 2000
 BULK_SIZE = 70
+# 3 lengths × 2 depths, one sample per cell: a transposed heatmap cannot pass for the right one.
+LONGCTX_TASK = "niah_single:lengths=256+512+1024/depths=0+50/n=1"
+LONGCTX_SIZE = 6
 
 
-class EchoQA:
+def longctx_task() -> Any:
+    return get_task(LONGCTX_TASK)
+
+
+class EchoQA(TaskBase):
     """Generate task: the echo model repeats the prompt, so model output carries the prompt's text
     (including the hostile strings). Odd items target a word the prompt lacks (wrong); items whose
     prompt says NOPARSE are unparsable."""
 
     name = "report_qa"
     family = "test"
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("exact_match", primary=True)]
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "version": 1}
@@ -59,11 +72,14 @@ class EchoQA:
         return Scored(extracted=found, scores={"exact_match": float(found == sample.target)})
 
 
-class ScaledChoice:
+class ScaledChoice(TaskBase):
     """Log-likelihood task with a non-[0,1] score (a log-prob), so both forest-plot scales appear."""
 
     name = "report_mc"
     family = "test"
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("acc", primary=True), score("target_logprob", scale="nats")]
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "version": 1}
@@ -82,11 +98,14 @@ class ScaledChoice:
                       scores={"acc": float(best == sample.target), "target_logprob": logprobs[int(sample.target)]})
 
 
-class Bulk:
+class Bulk(TaskBase):
     """Enough samples for more than one page of the sample table."""
 
     name = "report_bulk"
     family = "test"
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("exact_match", primary=True)]
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "version": 1}
@@ -103,27 +122,10 @@ class Bulk:
         return Scored(extracted=last[0] if last else None, scores={"exact_match": float(last == [sample.target])})
 
 
-def task_metric(task: str, name: str, value: float | None, extra: dict[str, Any], n: int = 40) -> dict[str, Any]:
+def task_metric(task: str, name: str, value: float | None, extra: dict[str, Any], n: int = 40,
+                higher_is_better: bool | None = None) -> dict[str, Any]:
     return {"task": task, "name": name, "value": value, "ci_low": None, "ci_high": None, "stderr": None, "n": n,
-            "method": "task", "extra": extra}
-
-
-def long_context_rows(task: str, shift: float = 0.0) -> list[dict[str, Any]]:
-    lengths = [512, 1024, 2048, 4096, 8192]
-    depths = [0.0, 0.25, 0.5, 0.75, 1.0]
-    matrix: list[list[float | None]] = [[max(0.0, 1.0 - 0.1 * li - 0.05 * di - shift) for li in range(len(lengths))]
-                                        for di in range(len(depths))]
-    matrix[2][4] = None
-    counts = [[4] * len(lengths) for _ in depths]
-    counts[2][4] = 0
-    means = [1.0 - shift, 0.95 - shift, 0.9 - shift, 0.6 - shift, 0.3 - shift]
-    return [
-        task_metric(task, "heatmap", None, {"metric": "recall", "lengths": lengths, "depths": depths,
-                                            "matrix": matrix, "counts": counts}),
-        task_metric(task, "length_curve", None, {"lengths": lengths, "mean": means, "ci_low": [m - 0.08 for m in means],
-                                                 "ci_high": [min(1.0, m + 0.08) for m in means]}),
-        task_metric(task, "effective_length", 2048.0, {"threshold": 85.6}),
-    ]
+            "method": "task", "extra": extra, **aggregate(name, higher_is_better).fields()}
 
 
 def calibration_rows(task: str) -> list[dict[str, Any]]:
@@ -134,8 +136,8 @@ def calibration_rows(task: str) -> list[dict[str, Any]]:
                   "numbers": {"mean": 0.48, "ci_low": 0.36, "ci_high": 0.6, "n": 40},
                   "<b>html-like</b>": {"mean": 0.55, "ci_low": 0.43, "ci_high": 0.67, "n": 40}}
     return [
-        task_metric(task, "ece", 0.071, {"bins": bins}),
-        task_metric(task, "brier", 0.203, {}),
+        task_metric(task, "ece", 0.071, {"bins": bins}, higher_is_better=False),
+        task_metric(task, "brier", 0.203, {}, higher_is_better=False),
         task_metric(task, "format_sensitivity", 0.14, {"per_format": per_format, "spread": 0.14, "std": 0.057,
                                                        "variance_share": 0.21, "consistency": 0.66}),
     ]
@@ -153,9 +155,9 @@ def run_tasks(store: Store, model: ScriptedModel, tasks: Sequence[Any], seed: in
 class ReportRuns:
     db_path: Path
     store: Store
-    # echo model, all task-level aggregates added
+    # echo model, calibration and prompt-format aggregates added
     full: str
-    # every 3rd request fails; a second model to compare
+    # every 3rd request fails (some heatmap cells have no samples); a second model to compare
     failing: str
 
 
@@ -164,9 +166,8 @@ def report_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportRuns
     """Built once per module; tests may add runs of their own but never change these two."""
     db_path = tmp_path_factory.mktemp("report") / "report.db"
     store = Store(f"sqlite:///{db_path}")
-    full = run_tasks(store, ScriptedModel("echo", None), [EchoQA(), ScaledChoice(), Bulk()])
-    failing = run_tasks(store, ScriptedModel("fail", "3"), [EchoQA(), ScaledChoice(), Bulk()])
-    add_metric_rows(store, full, long_context_rows("report_niah") + calibration_rows("report_mc"))
-    add_metric_rows(store, failing, long_context_rows("report_niah", shift=0.2))
+    full = run_tasks(store, ScriptedModel("echo", None), [EchoQA(), ScaledChoice(), Bulk(), longctx_task()])
+    failing = run_tasks(store, ScriptedModel("fail", "3"), [EchoQA(), ScaledChoice(), Bulk(), longctx_task()])
+    add_metric_rows(store, full, calibration_rows("report_mc"))
     yield ReportRuns(db_path, store, full, failing)
     store.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import BULK_SIZE, XSS, ReportRuns
+from report_fixtures import BULK_SIZE, LONGCTX_SIZE, XSS, ReportRuns
 
 from assay.report import write_report
 
@@ -52,7 +52,7 @@ def _visible_rows(page: Any) -> int:
 def test_report_in_chromium(browser: Any, report_runs: ReportRuns, tmp_path: Path) -> None:
     output = tmp_path / "report.html"
     write_report(report_runs.store, [report_runs.full, report_runs.failing], output)
-    total = 2 * (12 + 8 + BULK_SIZE)
+    total = 2 * (12 + 8 + BULK_SIZE + LONGCTX_SIZE)
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     dialogs: list[str] = []
@@ -123,4 +123,43 @@ def test_report_in_chromium(browser: Any, report_runs: ReportRuns, tmp_path: Pat
     # The manifest opens.
     page.click("#runs details summary >> nth=0")
     assert re.search(r'"seed": 7', page.locator("pre.manifest").first.text_content())
+    page.close()
+
+
+# The tick labels of a heatmap's two axes, read from the SVG its <img> shows (the renderer groups each
+# axis under a known id and writes every label as a comment beside its glyph paths).
+AXIS_LABELS_JS = """img => {
+  const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
+  const svg = new DOMParser().parseFromString(new TextDecoder().decode(bytes), 'image/svg+xml');
+  const labels = id => [...svg.getElementById(id).querySelectorAll('g[id^="xtick"], g[id^="ytick"]')].map(tick => {
+    const walker = svg.createTreeWalker(tick, NodeFilter.SHOW_COMMENT);
+    const out = [];
+    while (walker.nextNode()) out.push(walker.currentNode.nodeValue.trim());
+    return out.join(' ');
+  });
+  return {lengths: labels('heatmap-lengths'), depths: labels('heatmap-depths')};
+}"""
+
+
+def test_report_heatmap_of_a_non_square_run_in_chromium(browser: Any, report_runs: ReportRuns, tmp_path: Path) -> None:
+    """The real 3-length × 2-depth run: one heatmap per run, drawn, rows = lengths, columns = depths."""
+    output = tmp_path / "heatmap.html"
+    write_report(report_runs.store, [report_runs.full, report_runs.failing], output)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.goto(output.resolve().as_uri())
+    heatmaps = page.locator('#long-context figure img[alt^="heatmap of"]')
+    assert heatmaps.count() == 2
+    for index in range(2):
+        image = heatmaps.nth(index)
+        assert image.get_attribute("alt") == ("heatmap of score: rows = context length (256, 512, 1k tokens), "
+                                              "columns = needle depth (0%, 50%)")
+        image.scroll_into_view_if_needed()
+        assert image.evaluate("element => element.complete && element.naturalWidth > 0")
+        box = image.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 100
+        assert image.evaluate(AXIS_LABELS_JS) == {"lengths": ["256", "512", "1k"], "depths": ["0%", "50%"]}
+    assert "malformed extra" not in page.content()
+    assert problems == []
     page.close()

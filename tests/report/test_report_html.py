@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import BREAKOUT, XSS, ReportRuns, add_metric_rows, long_context_rows, run_tasks, task_metric
+from report_fixtures import (
+    BREAKOUT,
+    LONGCTX_TASK,
+    XSS,
+    ReportRuns,
+    add_metric_rows,
+    longctx_task,
+    run_tasks,
+    task_metric,
+)
 
 from assay.errors import AssayError
 from assay.models.scripted import ScriptedModel
@@ -80,6 +89,8 @@ def test_every_section_renders_with_the_stored_numbers(report_runs: ReportRuns) 
         assert f'<section id="{section}"' in html and f'href="#{section}"' in html
     header, *rows = tables_of(html)["metrics"]
     assert header == ["run", "task", "metric", "mean", "95% CI", "n", "method", "errors", "unparsable"]
+    # The metric cell is the name, then its declared direction and a primary mark.
+    rows = [[*r[:2], r[2].split(" ")[0], *r[3:]] for r in rows]
     for run_id in (report_runs.full, report_runs.failing):
         stored = {(m["task"], m["name"]): m for m in store.get_metrics(run_id)}
         exact = stored[("report_qa", "exact_match")]
@@ -93,14 +104,15 @@ def test_every_section_renders_with_the_stored_numbers(report_runs: ReportRuns) 
     failing_errors = [int(r[7]) for r in rows if r[0] == report_runs.failing]
     assert sum(failing_errors) > 0
     # Task-level scalars get a line of their own.
-    assert any(r[1:4] == ["report_niah", "effective_length", "2048"] for r in rows)
+    effective = next(m for m in store.get_metrics(report_runs.full) if m["name"] == "effective_length")
+    assert any(r[1:4] == [LONGCTX_TASK, "effective_length", format_number(effective["value"])] for r in rows)
     # Manifest of each run, pretty-printed, in a collapsible block.
     manifests = re.findall(r'<pre class="manifest">(.*?)</pre>', html, re.S)
     assert len(manifests) == 2 and "&#34;seed&#34;: 7" in manifests[0]
     numbers = tables_of(html)["task-numbers"]
     assert ["run", "ECE", "Brier score", "samples in bins"] in numbers
     assert [f"{report_runs.full} · scripted:echo", "0.0710", "0.2030", "22"] in numbers
-    assert [f"{report_runs.full} · scripted:echo", "2048", "85.6"] in numbers
+    assert [f"{report_runs.full} · scripted:echo", format_number(effective["value"], 6), "85.6"] in numbers
     assert [f"{report_runs.full} · scripted:echo", "<b>html-like</b>", "0.5500", "[0.4300, 0.6700]", "40"] in numbers
     assert [f"{report_runs.full} · scripted:echo", "3", "0.1400", "0.0570", "0.2100", "0.6600"] in numbers
 
@@ -173,7 +185,7 @@ def test_sections_appear_only_with_their_data(report_runs: ReportRuns) -> None:
 def test_sample_table_is_capped_and_says_so(report_runs: ReportRuns) -> None:
     html, data = render_report(report_runs.store, [report_runs.full], max_samples_per_task=3)
     samples = embedded_samples(html)
-    assert len(samples) == 9 and {s["task"] for s in samples} == {"report_qa", "report_mc", "report_bulk"}
+    assert len(samples) == 12 and {s["task"] for s in samples} == {"report_qa", "report_mc", "report_bulk", LONGCTX_TASK}
     assert [s["id"] for s in samples if s["task"] == "report_qa"] == ["qa-0", "qa-1", "qa-2"]
     assert f"run {report_runs.full}, task report_qa: the sample table holds the first 3 of 12 samples" in html
     assert "Up to the first 3 samples of each task" in html
@@ -189,14 +201,17 @@ def test_long_prompts_keep_head_and_tail(report_runs: ReportRuns) -> None:
 def test_malformed_task_metrics_become_notes(report_runs: ReportRuns) -> None:
     from report_fixtures import ScaledChoice
 
-    run_id = run_tasks(report_runs.store, ScriptedModel("echo", None), [ScaledChoice()], seed=5)
-    good = long_context_rows("niah_ok")
-    bad = [task_metric("niah_bad", "heatmap", None, {"lengths": [1, 2], "depths": [0.5], "matrix": [[0.1]]}),
+    run_id = run_tasks(report_runs.store, ScriptedModel("echo", None), [ScaledChoice(), longctx_task()], seed=5)
+    heatmap = next(m for m in report_runs.store.get_metrics(run_id) if m["name"] == "heatmap")["extra"]
+    # The consumers' old idea of the shape (depths × lengths, depths on 0..1) is refused, never drawn transposed.
+    transposed = {**heatmap, "matrix": [list(column) for column in zip(*heatmap["matrix"], strict=True)]}
+    bad = [task_metric("niah_bad", "heatmap", None, transposed),
            task_metric("niah_bad", "length_curve", None, {"lengths": [1, 2], "mean": [0.5]}),
            task_metric("cal_bad", "ece", 0.1, {"bins": "nope"})]
-    add_metric_rows(report_runs.store, run_id, good + bad)
+    add_metric_rows(report_runs.store, run_id, bad)
     html, _ = render_report(report_runs.store, [run_id])
-    assert "task niah_bad, metric heatmap: malformed extra (matrix must be 1 depths × 2 lengths)" in html
+    assert ("task niah_bad, metric heatmap: malformed extra (matrix must be 3 lengths × 2 depths "
+            "(rows = lengths, columns = depths))") in html
     assert "task niah_bad, metric length_curve: malformed extra (mean has 1 values for 2 lengths)" in html
     assert "task cal_bad, metric ece: malformed extra (bins:" in html
     # The good rows still plot: forest (acc on [0, 1], target_logprob on its own scale) + heatmap + curve.

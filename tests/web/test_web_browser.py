@@ -137,9 +137,10 @@ def test_leaderboard_sorts_and_run_page_shows_outputs_as_text(populated: Populat
     second_ids = page.locator("li.sample").evaluate_all("items => items.map(i => i.dataset.sampleId)")
     assert len(first_ids) == 20 and second_ids and not set(first_ids) & set(second_ids)
 
-    # Model page charts are inline SVG drawn from stored metric rows.
+    # Model page charts are drawn from stored metric rows: inline SVG curves and calibration, heatmap images.
     page.goto(server + "/model?name=scripted%3Aecho")
-    assert page.locator("figure.chart svg").count() == 6
+    assert page.locator("figure.chart svg").count() == 4
+    assert page.locator("figure.chart.heatmap img").count() == 2
     assert outside == [], f"pages fetched outside the server: {outside}"
     assert dialogs == [] and errors == []
     page.close()

@@ -23,6 +23,7 @@ from assay.models.scripted import ScriptedModel
 from assay.runner import Runner, RunOptions
 from assay.store import Store
 from assay.tasks import TaskContext, register_task
+from assay.tasks.longctx.heatmap import build_heatmap
 from assay.types import GenerateRequest, Response, Sample, Scored
 
 POSTGRES_ENV = "ASSAY_TEST_POSTGRES_URL"
@@ -94,8 +95,10 @@ class TinyTask:
             target = answer if i % 3 else "other"
             if i == 3:
                 target = XSS
+            # The long-context grid keys the heatmap producer reads (assay.tasks.longctx.heatmap).
             yield Sample(id=f"{self.name}-{i}", input=prompt, target=target,
-                         metadata={"length": length, "depth": depth, "confidence": 0.1 + 0.8 * (i % 5) / 4})
+                         metadata={"length": length, "depth": depth, "confidence": 0.1 + 0.8 * (i % 5) / 4,
+                                   "in_heatmap": True, "target_length": length, "depth_percent": 100.0 * depth})
 
     def requests(self, sample: Sample) -> Sequence[GenerateRequest]:
         return [GenerateRequest(prompt=sample.input, max_tokens=16)]
@@ -112,7 +115,6 @@ class TinyTask:
         for row in rows:
             meta = row["metadata"]
             by_cell.setdefault((meta["depth"], meta["length"]), []).append(row["scores"].get("exact_match", 0.0))
-        matrix = [[(sum(v) / len(v)) if (v := by_cell.get((d, n))) else None for n in LENGTHS] for d in DEPTHS]
         means = []
         for n in LENGTHS:
             values = [s for (d, length), cell in by_cell.items() if length == n for s in cell]
@@ -120,12 +122,19 @@ class TinyTask:
         bins = [{"low": k / 5, "high": (k + 1) / 5, "count": 2, "confidence": k / 5 + 0.1, "accuracy": min(1.0, k / 4)}
                 for k in range(5)]
         return [
-            {"name": "heatmap", "value": None, "extra": {"lengths": list(LENGTHS), "depths": list(DEPTHS), "matrix": matrix}},
+            # The heatmap comes from its real producer, never typed here in a consumer's idea of its shape.
+            {"name": "heatmap", "value": None, "extra": _heatmap_extra(rows)},
             {"name": "length_curve", "value": None,
              "extra": {"lengths": list(LENGTHS), "mean": means, "ci_low": [None if m is None else max(0, m - 0.2) for m in means],
                        "ci_high": [None if m is None else min(1, m + 0.2) for m in means]}},
             {"name": "ece", "value": 0.12, "extra": {"bins": bins}},
         ]
+
+
+def _heatmap_extra(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    heatmap = build_heatmap(rows, metric="exact_match")
+    assert heatmap is not None
+    return heatmap.to_extra()
 
 
 TASK_A, TASK_B = "webtest_alpha", "webtest_beta"

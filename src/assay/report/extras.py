@@ -2,14 +2,17 @@
 
 Tasks write these rows; the report only reads them. Each shape is validated before plotting so a
 malformed row becomes a stated note in the report instead of a crash or a silently wrong picture.
+The heatmap's shape is owned by its producer (`assay.tasks.longctx.heatmap.Heatmap`) and validated
+with that class, never re-described here.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from assay.tasks.longctx.heatmap import Heatmap
 
 # Metric names the report knows; a task may suffix them ("heatmap:recall", "ece_letters").
 TASK_METRIC_KINDS = ("heatmap", "length_curve", "effective_length", "ece", "brier", "format_sensitivity")
@@ -22,33 +25,8 @@ def metric_kind(name: str) -> str | None:
     return None
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 class _Extra(BaseModel):
     model_config = ConfigDict(extra="ignore")
-
-
-class HeatmapExtra(_Extra):
-    metric: str | None = None
-    lengths: list[float]
-    depths: list[float]
-    # matrix[depth_index][length_index]: mean score, None where the grid cell has no samples.
-    matrix: list[list[float | None]]
-    counts: list[list[int | None]] | None = None
-
-    @model_validator(mode="after")
-    def _shape(self) -> HeatmapExtra:
-        if not self.lengths or not self.depths:
-            raise ValueError("lengths and depths must be non-empty")
-        for name, grid in (("matrix", self.matrix), ("counts", self.counts)):
-            if grid is None:
-                continue
-            if len(grid) != len(self.depths) or any(len(row) != len(self.lengths) for row in grid):
-                raise ValueError(f"{name} must be {len(self.depths)} depths × {len(self.lengths)} lengths")
-        self.matrix = [[_finite_or_none(v) for v in row] for row in self.matrix]
-        return self
 
 
 class LengthCurveExtra(_Extra):
@@ -113,8 +91,8 @@ class FormatSensitivityExtra(_Extra):
         return per_format
 
 
-_MODELS: dict[str, type[_Extra]] = {
-    "heatmap": HeatmapExtra,
+_MODELS: dict[str, type[BaseModel]] = {
+    "heatmap": Heatmap,
     "length_curve": LengthCurveExtra,
     "effective_length": EffectiveLengthExtra,
     "ece": EceExtra,
@@ -122,7 +100,7 @@ _MODELS: dict[str, type[_Extra]] = {
 }
 
 
-def parse_extra(kind: str, extra: Any) -> _Extra | None:
+def parse_extra(kind: str, extra: Any) -> BaseModel | None:
     """The validated extra of a task metric of `kind`; raises ValueError with a one-line reason."""
     model = _MODELS.get(kind)
     if model is None:

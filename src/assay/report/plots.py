@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import functools
 import io
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -17,7 +16,7 @@ import matplotlib
 import matplotlib.ticker
 from matplotlib.figure import Figure
 
-from assay.report.extras import EceExtra, FormatSensitivityExtra, HeatmapExtra, LengthCurveExtra
+from assay.report.extras import EceExtra, FormatSensitivityExtra, LengthCurveExtra
 
 # Text as paths: no font is referenced by the SVG. Fixed hash salt + no date: same data, same bytes.
 # No mathtext: a task or format name with "$" is a name, not a formula (and must not fail to parse).
@@ -69,6 +68,15 @@ def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def interval_errors(value: float, low: float | None, high: float | None) -> list[list[float]] | None:
+    """matplotlib's `xerr` for an interval around `value`, never negative: a stored interval that does not
+    contain its estimate (databases written before intervals were clipped) is drawn widened to reach it
+    (the builder notes it) instead of failing the whole report."""
+    if low is None or high is None:
+        return None
+    return [[max(0.0, value - low)], [max(0.0, high - value)]]
+
+
 def _on_unit_scale(points: Sequence[ForestPoint]) -> bool:
     values = [v for p in points for v in (p.value, p.ci_low, p.ci_high) if v is not None]
     return all(-1e-9 <= v <= 1 + 1e-9 for v in values)
@@ -97,10 +105,8 @@ def forest_plots(points: Sequence[ForestPoint], run_labels: Sequence[str]) -> li
         for position, row in enumerate(shown):
             for point in by_row[row]:
                 y = position + offsets[point.run_index]
-                has_ci = point.ci_low is not None and point.ci_high is not None
-                xerr = [[point.value - point.ci_low], [point.ci_high - point.value]] if has_ci else None
-                axes.errorbar(point.value, y, xerr=xerr, fmt="o", markersize=4, capsize=2.5,
-                              color=run_color(point.run_index),
+                axes.errorbar(point.value, y, xerr=interval_errors(point.value, point.ci_low, point.ci_high), fmt="o",
+                              markersize=4, capsize=2.5, color=run_color(point.run_index),
                               label=run_labels[point.run_index] if point.run_index not in used_runs else None)
                 used_runs.add(point.run_index)
         axes.set_yticks(range(len(shown)), shown)
@@ -118,44 +124,8 @@ def forest_plots(points: Sequence[ForestPoint], run_labels: Sequence[str]) -> li
     return images
 
 
-def _depth_label(depth: float) -> str:
-    return f"{depth:.0%}" if 0 <= depth <= 1 else f"{depth:g}"
-
-
 def _length_label(length: float) -> str:
     return f"{length / 1024:g}k" if length >= 1024 and length % 256 == 0 else f"{length:g}"
-
-
-@_with_plot_style
-def heatmap_figure(title: str, extra: HeatmapExtra) -> FigureImage:
-    """Mean score per needle depth (rows) × context length (columns); empty cells hatched grey."""
-    import numpy as np
-
-    matrix = np.array([[math.nan if v is None else v for v in row] for row in extra.matrix], dtype=float)
-    finite = matrix[np.isfinite(matrix)]
-    unit = finite.size == 0 or (finite.min() >= 0 and finite.max() <= 1)
-    width = min(11.0, 2.2 + 0.7 * len(extra.lengths))
-    height = min(9.0, 1.4 + 0.42 * len(extra.depths))
-    figure = _new_figure(width, height)
-    axes = figure.add_subplot()
-    axes.set_facecolor("#d9d9d9")
-    cmap = matplotlib.colormaps["RdYlGn"]
-    image = axes.imshow(np.ma.masked_invalid(matrix), cmap=cmap, aspect="auto",
-                        vmin=0.0 if unit else None, vmax=1.0 if unit else None)
-    axes.set_xticks(range(len(extra.lengths)), [_length_label(v) for v in extra.lengths])
-    axes.set_yticks(range(len(extra.depths)), [_depth_label(v) for v in extra.depths])
-    axes.set_xlabel("context length (tokens)")
-    axes.set_ylabel("needle depth")
-    if matrix.size <= 200:
-        for (row, column), value in np.ndenumerate(matrix):
-            count = extra.counts[row][column] if extra.counts else None
-            text = "—" if not math.isfinite(value) else f"{value:.2f}"
-            if count is not None:
-                text += f"\nn={count}"
-            axes.text(column, row, text, ha="center", va="center", fontsize=6.5, color="black")
-    figure.colorbar(image, ax=axes, label=extra.metric or "mean score", shrink=0.9)
-    alt = f"heatmap of {extra.metric or 'score'} over {len(extra.depths)} depths × {len(extra.lengths)} lengths"
-    return _image(figure, title, alt)
 
 
 @dataclass(frozen=True)
@@ -256,10 +226,8 @@ def format_spread_figure(title: str, series: Sequence[tuple[int, str, FormatSens
             if score is None or score.mean is None:
                 continue
             unit = unit and all(0 <= v <= 1 for v in (score.mean, score.ci_low, score.ci_high) if v is not None)
-            has_ci = score.ci_low is not None and score.ci_high is not None
-            xerr = [[score.mean - score.ci_low], [score.ci_high - score.mean]] if has_ci else None
-            axes.errorbar(score.mean, position + offset, xerr=xerr, fmt="o", markersize=4, capsize=2.5,
-                          color=run_color(run_index), label=label if first else None)
+            axes.errorbar(score.mean, position + offset, xerr=interval_errors(score.mean, score.ci_low, score.ci_high),
+                          fmt="o", markersize=4, capsize=2.5, color=run_color(run_index), label=label if first else None)
             first = False
     axes.set_yticks(range(len(formats)), formats)
     axes.set_ylim(len(formats) - 0.5, -0.5)

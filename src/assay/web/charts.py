@@ -1,9 +1,11 @@
-"""Geometry of the inline SVG charts (length curves, needle heatmaps, calibration diagrams).
+"""Geometry of the inline SVG charts (length curves, calibration diagrams), and the needle heatmaps.
 
 This module only computes numbers and labels; the templates draw them, so every string that came
 from stored data passes through Jinja's autoescaping and no markup is built by hand here.
-Extras are validated with the report's shapes (`assay.report.extras`); a malformed row becomes a
-visible note, never a crash or a wrong picture.
+Extras are validated with the report's shapes (`assay.report.extras`), the heatmap with its
+producer's class (`assay.tasks.longctx.heatmap.Heatmap`); a malformed row becomes a visible note,
+never a crash or a wrong picture. Heatmaps are drawn by the one heatmap renderer
+(`assay.tasks.longctx.plots`) as a data-URI SVG image, the same picture as the report's and the PNG.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assay.report.extras import CalibrationBin, EceExtra, HeatmapExtra, LengthCurveExtra, metric_kind, parse_extra
+from assay.report.extras import CalibrationBin, EceExtra, LengthCurveExtra, metric_kind, parse_extra
+from assay.tasks.longctx.heatmap import Heatmap
+from assay.tasks.longctx.plots import heatmap_svg_data_uri
 
 WIDTH, HEIGHT = 420, 260
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 48, 12, 14, 36
@@ -50,23 +54,10 @@ class LineChart:
 
 
 @dataclass
-class HeatCell:
-    x: float
-    y: float
-    w: float
-    h: float
-    color: str
-    label: str
-
-
-@dataclass
-class Heatmap:
+class HeatmapImage:
     title: str
-    width: int
-    height: int
-    cells: list[HeatCell]
-    x_ticks: list[Tick]
-    y_ticks: list[Tick]
+    alt: str
+    data_uri: str
 
 
 @dataclass
@@ -138,35 +129,6 @@ def length_chart(title: str, curves: list[tuple[str, LengthCurveExtra]]) -> Line
     return LineChart(title, WIDTH, HEIGHT, (x0, y0, x1, y1), series, x_ticks, y_ticks, "context length (tokens)", "score")
 
 
-def _heat_color(value: float | None) -> str:
-    if value is None:
-        return "#dddddd"
-    v = min(max(value, 0.0), 1.0)
-    # red (0) → yellow (0.5) → green (1), readable in print as well.
-    if v < 0.5:
-        red, green = 215, int(48 + (v / 0.5) * (190 - 48))
-    else:
-        red, green = int(215 - ((v - 0.5) / 0.5) * (215 - 26)), int(190 - ((v - 0.5) / 0.5) * (190 - 150))
-    return f"#{red:02x}{green:02x}{60:02x}"
-
-
-def heatmap_chart(title: str, extra: HeatmapExtra) -> Heatmap:
-    """Depth (rows) × length (columns) grid of mean scores."""
-    x0, y0 = MARGIN_LEFT + 8, MARGIN_TOP
-    cell_w = (WIDTH - x0 - MARGIN_RIGHT) / len(extra.lengths)
-    cell_h = (HEIGHT - y0 - MARGIN_BOTTOM) / len(extra.depths)
-    cells = []
-    for row, depth in enumerate(extra.depths):
-        for col, length in enumerate(extra.lengths):
-            value = extra.matrix[row][col]
-            shown = "no samples" if value is None else f"{value:.3f}"
-            cells.append(HeatCell(x0 + col * cell_w, y0 + row * cell_h, cell_w, cell_h, _heat_color(value),
-                                  f"length {_fmt_length(length)}, depth {depth:g}: {shown}"))
-    x_ticks = [Tick(x0 + (col + 0.5) * cell_w, _fmt_length(length)) for col, length in enumerate(extra.lengths)]
-    y_ticks = [Tick(y0 + (row + 0.5) * cell_h, f"{depth:g}") for row, depth in enumerate(extra.depths)]
-    return Heatmap(title, WIDTH, HEIGHT, cells, x_ticks, y_ticks)
-
-
 def calibration_chart(title: str, bins: list[CalibrationBin], ece: float | None) -> CalibrationChart:
     """Reliability diagram: accuracy per confidence bin against the diagonal."""
     x0, y0, x1, y1 = MARGIN_LEFT, MARGIN_TOP, WIDTH - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM
@@ -190,7 +152,7 @@ class TaskCharts:
     """Charts of one task drawn from its metric rows, plus notes on rows that could not be drawn."""
 
     curves: list[LineChart] = field(default_factory=list)
-    heatmaps: list[Heatmap] = field(default_factory=list)
+    heatmaps: list[HeatmapImage] = field(default_factory=list)
     calibration: list[CalibrationChart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -218,8 +180,8 @@ def charts_for(metric_rows: list[dict[str, Any]], label_of: Any = None) -> TaskC
             continue
         if isinstance(extra, LengthCurveExtra):
             curves.setdefault(row["name"], []).append((str(label_of(row)) if label_of else row["name"], extra))
-        elif isinstance(extra, HeatmapExtra):
-            out.heatmaps.append(heatmap_chart(title(row), extra))
+        elif isinstance(extra, Heatmap):
+            out.heatmaps.append(HeatmapImage(title(row), extra.describe(), heatmap_svg_data_uri(extra, title(row))))
         elif isinstance(extra, EceExtra):
             value = row.get("value")
             out.calibration.append(calibration_chart(title(row), extra.bins,

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from assay.tasks.longctx.plots import render_heatmap
+from assay.tasks.longctx.heatmap import Heatmap
+from assay.tasks.longctx.plots import save_heatmap_png
 
 
 def heatmap_path(run_id: str, task: str, out_dir: str | Path = "assay_out") -> Path:
@@ -27,21 +28,15 @@ def run_report_lines(store: Any, run_id: str, out_dir: str | Path = "assay_out",
         heatmap = metrics.get("heatmap")
         if heatmap is None:
             continue
-        path = render_heatmap(heatmap["extra"], heatmap_path(run_id, task, out_dir), title=f"{task} — run {run_id}")
+        try:
+            grid = Heatmap.from_extra(heatmap["extra"])
+        except ValueError as exc:
+            lines.append(f"{task}: heatmap not drawn (stored heatmap is malformed: {exc})")
+            continue
+        path = save_heatmap_png(grid, heatmap_path(run_id, task, out_dir), title=f"{task} — run {run_id}")
         lines.append(f"{task}: heatmap {path.resolve()}")
         effective = metrics.get("effective_length")
         if effective is not None and include_effective:
             lines.append(f"{task}: {effective['extra']['note']}")
-        lines.extend(f"{task}: {line}" for line in heatmap_table(heatmap["extra"]))
+        lines.extend(f"{task}: {line}" for line in grid.table())
     return lines
-
-
-def heatmap_table(extra: dict[str, Any]) -> list[str]:
-    """The heatmap as text: one row per length, one column per depth, scores 0..100 (n samples)."""
-    depths = ["spread" if d is None else f"{float(d):g}%" for d in extra["depths"]]
-    header = "length  " + "  ".join(f"{d:>10}" for d in depths)
-    rows = [header]
-    for length, values, counts in zip(extra["lengths"], extra["matrix"], extra["counts"], strict=True):
-        cells = ["—" if v is None else f"{100.0 * v:.0f} (n={n})" for v, n in zip(values, counts, strict=True)]
-        rows.append(f"{length:>6}  " + "  ".join(f"{c:>10}" for c in cells))
-    return rows

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from assay.stats.summary import summarize
+from assay.tasks.longctx.heatmap import build_heatmap, heatmap_samples
 
 
 def effective_length(lengths: Sequence[int], scores_0_100: Sequence[float], threshold: float = 85.6) -> int:
@@ -53,22 +54,16 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _heatmap_rows(rows: list[dict[str, Any]], threshold: float) -> list[dict[str, Any]]:
-    cells: dict[tuple[int, Any], list[float]] = defaultdict(list)
-    by_length: dict[int, list[tuple[float, str | None]]] = defaultdict(list)
-    for row in rows:
-        meta, scores = row["metadata"] or {}, row["scores"] or {}
-        if not meta.get("in_heatmap") or scores.get("score") is None or meta.get("target_length") is None:
-            continue
-        length, depth = int(meta["target_length"]), meta.get("depth_percent")
-        cells[(length, depth)].append(float(scores["score"]))
-        by_length[length].append((float(scores["score"]), row.get("cluster")))
-    if not cells:
+    heatmap = build_heatmap(rows)
+    if heatmap is None:
         return []
-    lengths = sorted({length for length, _ in cells})
-    depth_values = {depth for _, depth in cells}
-    depths = sorted(d for d in depth_values if d is not None) + ([None] if None in depth_values else [])
-    matrix = [[_mean(cells.get((length, depth), [])) for depth in depths] for length in lengths]
-    counts = [[len(cells.get((length, depth), [])) for depth in depths] for length in lengths]
+    by_length: dict[int, list[tuple[float, str | None]]] = defaultdict(list)
+    for length, _, score, cluster in heatmap_samples(rows):
+        by_length[length].append((score, cluster))
+    heatmap_row = {"name": "heatmap", "value": None, "extra": heatmap.to_extra()}
+    if not by_length:  # every request on the grid failed: the (empty) heatmap shows it; no curve to draw
+        return [heatmap_row]
+    lengths = sorted(by_length)
     curve = [summarize([v for v, _ in by_length[length]], [c for _, c in by_length[length]]) for length in lengths]
     means = [s.value if s.value is not None else 0.0 for s in curve]
     scores_100 = [100.0 * m for m in means]
@@ -78,9 +73,7 @@ def _heatmap_rows(rows: list[dict[str, Any]], threshold: float) -> list[dict[str
     note = (f"effective context length: {passing} (RULER rule: every tested length up to it scores >= {threshold:g} "
             f"on the 0..100 scale; per-length scores {per_length})")
     return [
-        {"name": "heatmap", "value": None,
-         "extra": {"metric": "score", "scale": "0..1", "lengths": lengths, "depths": depths, "matrix": matrix,
-                   "counts": counts}},
+        heatmap_row,
         {"name": "length_curve", "value": None,
          "extra": {"metric": "score", "scale": "0..1", "lengths": lengths, "mean": means,
                    "ci_low": [_clip(s.ci_low) for s in curve], "ci_high": [_clip(s.ci_high) for s in curve],
@@ -181,7 +174,8 @@ def longctx_aggregate(rows: Sequence[dict[str, Any]], threshold: float = 85.6) -
     for row in usable:
         row["metadata"] = row.get("metadata") or {}
     empty = [float((r["scores"] or {}).get("empty_output", 0.0)) for r in usable]
-    out = _heatmap_rows(usable, threshold) + _variant_rows(usable) + _label_rows(usable)
+    # The heatmap sees failed samples too: their cells stay on the grid, empty, instead of vanishing.
+    out = _heatmap_rows(list(rows), threshold) + _variant_rows(usable) + _label_rows(usable)
     out += _counterfactual_rows(usable) + _needle_depth_rows(usable)
     out.append({"name": "empty_output_rate", "value": _mean(empty),
                 "extra": {"n": len(empty), "note_scale": "0..1; empty outputs are also counted in n_unparsable"}})

@@ -1,0 +1,85 @@
+"""The long-context heatmap on the web run page, in headless Chromium: a real non-square run (3 lengths ×
+2 depths, through the real Runner with a scripted model) is drawn — not "not drawn" — with rows = context
+lengths and columns = needle depths, read from the tick labels inside the picture itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_web_browser import CHROMIUM, _free_port, _require_browser
+
+from assay.models.scripted import ScriptedModel
+from assay.runner import Runner, RunOptions
+from assay.store import Store
+from assay.tasks.registry import get_task
+from assay.web import create_app
+
+pytestmark = pytest.mark.slow
+GRID = "niah_single:lengths=256+512+1024/depths=0+50/n=1"
+
+# The tick labels of a heatmap's two axes, read from the SVG its <img> shows (the renderer groups each
+# axis under a known id and writes every label as a comment beside its glyph paths).
+AXIS_LABELS_JS = """img => {
+  const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
+  const svg = new DOMParser().parseFromString(new TextDecoder().decode(bytes), 'image/svg+xml');
+  const labels = id => [...svg.getElementById(id).querySelectorAll('g[id^="xtick"], g[id^="ytick"]')].map(tick => {
+    const walker = svg.createTreeWalker(tick, NodeFilter.SHOW_COMMENT);
+    const out = [];
+    while (walker.nextNode()) out.push(walker.currentNode.nodeValue.trim());
+    return out.join(' ');
+  });
+  return {lengths: labels('heatmap-lengths'), depths: labels('heatmap-depths')};
+}"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    _require_browser()
+    import uvicorn
+
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('heatmap') / 'heatmap.db'}")
+    run_id = Runner(ScriptedModel("echo", None), store).run([get_task(GRID)], RunOptions(seed=5, show_progress=False)).run_id
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(store, admin_token=""), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", run_id
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def test_run_page_draws_the_heatmap_lengths_by_depths(served: tuple[str, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, run_id = served
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(Path(CHROMIUM)),
+                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base}/runs/{run_id}")
+        heatmaps = page.locator("figure.chart.heatmap img")
+        assert heatmaps.count() == 1
+        image = heatmaps.first
+        assert image.get_attribute("alt") == ("heatmap of score: rows = context length (256, 512, 1k tokens), "
+                                              "columns = needle depth (0%, 50%)")
+        image.scroll_into_view_if_needed()
+        assert image.evaluate("element => element.complete && element.naturalWidth > 0")
+        box = image.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 100
+        assert image.evaluate(AXIS_LABELS_JS) == {"lengths": ["256", "512", "1k"], "depths": ["0%", "50%"]}
+        assert "not drawn" not in page.content()
+        assert errors == []
+        browser.close()
