@@ -10,6 +10,10 @@
                            throughput benchmarks.
 - `scripted:slow=MS`       echo, sleeping MS milliseconds per request (crash/resume tests).
 - `scripted:fail=K`        every K-th distinct request fails with an error (to test error paths).
+- `scripted:judge=FILE`    FILE is JSON [{"match": "substring" or ["all", "of", "these"], "answer": "..."}, ...]
+                           searched in order against the whole conversation (every message, so a re-ask that
+                           shows the judge its reply can be told apart); the first rule that matches answers,
+                           no match answers "" (a judge answering from a table, for judge tests).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class ScriptedModel:
         self.argument = argument
         self.delay_s = delay_s
         self.table: dict[str, str] = {}
+        self.rules: list[tuple[tuple[str, ...], str]] = []
         self.fail_every = 0
         self.calls = 0
         if name == "oracle":
@@ -82,6 +87,8 @@ class ScriptedModel:
                 self.table = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
                 raise AssayError(f"--model {self.spec}: cannot read oracle table {path}: {exc}") from None
+        elif name == "judge":
+            self.rules = _judge_rules(self.spec, argument)
         elif name == "fail":
             try:
                 self.fail_every = int(argument or "")
@@ -95,11 +102,12 @@ class ScriptedModel:
                 raise AssayError(f"--model {self.spec}: expected scripted:slow=MS with MS a number") from None
         elif name not in ("echo", "constant", "zero"):
             raise AssayError(f"--model {self.spec}: unknown scripted model {name!r}; "
-                             "expected echo, constant=TEXT, oracle=FILE, zero or fail=K")
+                             "expected echo, constant=TEXT, oracle=FILE, judge=FILE, zero or fail=K")
         self._tokenizer = WhitespaceTokenizer()
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"backend": "scripted", "spec": self.spec, "table_hash": sha256_hex(json.dumps(self.table, sort_keys=True))}
+        return {"backend": "scripted", "spec": self.spec,
+                "table_hash": sha256_hex(json.dumps([self.table, self.rules] if self.rules else self.table, sort_keys=True))}
 
     def tokenizer(self) -> Tokenizer:
         return self._tokenizer
@@ -114,6 +122,8 @@ class ScriptedModel:
             return self.argument or ""
         if self.name == "zero":
             return "0"
+        if self.name == "judge":
+            return next((answer for needles, answer in self.rules if all(n in prompt for n in needles)), "")
         if self.name == "oracle":
             for key, answer in self.table.items():
                 if key in prompt:
@@ -131,6 +141,8 @@ class ScriptedModel:
                 out.append(Response(error=error))
                 continue
             prompt = request.prompt if request.prompt is not None else (request.messages or ())[-1].content
+            if self.name == "judge":
+                prompt = request.prompt if request.prompt is not None else "\n".join(m.content for m in request.messages or ())
             text = self._answer_for(prompt)
             for stop in request.until:
                 if stop and stop in text:
@@ -161,6 +173,22 @@ class ScriptedModel:
 
     def close(self) -> None:
         pass
+
+
+def _judge_rules(spec: str, argument: str | None) -> list[tuple[tuple[str, ...], str]]:
+    expected = 'a JSON list of {"match": "text" or ["texts"], "answer": "text"}'
+    try:
+        raw = json.loads(Path(argument or "").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AssayError(f"--model {spec}: cannot read the judge rules ({exc}); expected {expected}") from None
+    rules = []
+    for index, rule in enumerate(raw if isinstance(raw, list) else [None]):
+        match = rule.get("match") if isinstance(rule, dict) else None
+        needles = (match,) if isinstance(match, str) else tuple(match) if isinstance(match, list) else ()
+        if not needles or not all(isinstance(n, str) for n in needles) or not isinstance(rule.get("answer"), str):
+            raise AssayError(f"--model {spec}: rule {index}: expected {expected}")
+        rules.append((needles, rule["answer"]))
+    return rules
 
 
 def load(rest: str, **options: Any) -> ScriptedModel:
