@@ -99,3 +99,15 @@ def test_repeats_on_a_generative_task_sample_each_item_n_times(setup: tuple[Path
     # Each repeat is its own request (its own seed): 6 requests, none a duplicate of another.
     assert out["stats"]["requests"] == 6 and out["stats"]["unique_requests"] == 6
     assert manifest(db, out["id"])["tasks"]["arith"]["spec"]["repeats"] == 3
+
+
+def test_suite_dump_applies_or_refuses_haystack(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    _, docs = setup
+    out = tmp_path / "suite.jsonl"
+    line = one_error_line(assay("suite", "dump", "--task", "frequent_words", "--haystack", str(docs), "-o", str(out),
+                                cwd=tmp_path))
+    assert "--haystack" in line and "task frequent_words" in line and not out.exists()
+    done = assay("suite", "dump", "--task", "niah_single:lengths=512/depths=0/n=1", "--haystack", str(docs), "-o",
+                 str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert DOC_WORD in out.read_text(encoding="utf-8")

@@ -35,8 +35,9 @@ def register(app: typer.Typer) -> None:
             raise AssayError(f"--haystack: {haystack} is not a directory")
         if not output.expanduser().resolve().parent.is_dir():
             raise AssayError(f"-o {output}: folder {output.parent} does not exist")
-        tasks = parse_task_list(task)
-        options = {"haystack_dir": str(haystack.resolve())} if haystack is not None else {}
+        from assay.run_options import RunChoices, prepare_run
+
+        tasks, options = prepare_run(parse_task_list(task), RunChoices(haystack=haystack))  # --haystack: used or refused
         ctx = TaskContext(seed=seed, max_context=max_context, options=options)
         loaded = None
         if model is not None:
