@@ -29,7 +29,9 @@ NORMALIZERS: dict[str, Callable[[str], str]] = {
     "number": _number_or_text,
 }
 
-# SQuAD's answer normalisation, used by F1.
+# SQuAD's answer normalisation (its evaluation script's order: lower case, delete punctuation, drop
+# articles, squeeze whitespace), used by F1 and by the long-context EM/F1. Punctuation is deleted,
+# not replaced by a space: "don't" -> "dont", "Toravesi-Town" -> "toravesitown", as SQuAD does.
 SQUAD_NORMALIZATION = ("lower", "punctuation", "articles", "whitespace")
 
 
@@ -37,6 +39,11 @@ def normalize(text: str, steps: Sequence[str]) -> str:
     for step in steps:
         text = NORMALIZERS[step](text)
     return text
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation; the one implementation every EM/F1 in assay uses."""
+    return normalize(text, SQUAD_NORMALIZATION)
 
 
 def exact_match(prediction: str | None, reference: str, steps: Sequence[str] = ("strip",)) -> float:
@@ -55,8 +62,8 @@ def token_f1(prediction: str | None, reference: str) -> float:
     """SQuAD token-overlap F1 after SQuAD normalisation."""
     if prediction is None:
         return 0.0
-    predicted = normalize(prediction, SQUAD_NORMALIZATION).split()
-    expected = normalize(reference, SQUAD_NORMALIZATION).split()
+    predicted = normalize_answer(prediction).split()
+    expected = normalize_answer(reference).split()
     if not predicted or not expected:
         return float(predicted == expected)
     overlap = sum((Counter(predicted) & Counter(expected)).values())

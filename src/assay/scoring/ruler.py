@@ -3,7 +3,8 @@
 - `string_match_all`: fraction of references found in the output (case-insensitive substring),
   RULER's metric for multi-value / multi-query / aggregation tasks.
 - `string_match_part`: 1 if any reference is found (RULER's metric for QA).
-- `exact_match` / `token_f1`: SQuAD-style normalised EM and F1 for QA needles.
+- `exact_match` / `token_f1`: best SQuAD EM and F1 against any reference, for QA needles (the one
+  SQuAD implementation in `assay.scoring.metrics`).
 - `is_abstention`: does the output decline ("not in the document", "I cannot find", "unknown" ...).
 - `needle_recall`: which references were found, per needle.
 
@@ -13,9 +14,13 @@ All scores are in 0..1.
 from __future__ import annotations
 
 import re
-import string
-from collections import Counter
 from collections.abc import Sequence
+
+from assay.scoring import metrics
+from assay.scoring.metrics import SQUAD_NORMALIZATION, normalize_answer
+
+__all__ = ["exact_match", "first_line_answer", "is_abstention", "needle_recall", "normalize_answer",
+           "string_match_all", "string_match_part", "token_f1"]
 
 # Phrases a model uses to say the answer is not in the document. Checked on the normalised output
 # (lower case, punctuation kept as spaces), so "I can't find it." and "cannot find" both match.
@@ -56,32 +61,14 @@ def needle_recall(output: str, references: Sequence[str]) -> list[bool]:
     return [_casefold(ref) in folded for ref in references]
 
 
-def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower case, drop punctuation and articles, squeeze whitespace."""
-    text = text.lower()
-    text = "".join(" " if ch in string.punctuation else ch for ch in text)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
 def exact_match(output: str, references: Sequence[str]) -> float:
-    normalised = normalize_answer(output)
-    return 1.0 if any(normalised == normalize_answer(ref) for ref in references) else 0.0
+    """1.0 if the output equals any reference after SQuAD normalisation."""
+    return max((metrics.exact_match(output, ref, SQUAD_NORMALIZATION) for ref in references), default=0.0)
 
 
 def token_f1(output: str, references: Sequence[str]) -> float:
     """Best SQuAD token F1 of the output against any reference."""
-    predicted = normalize_answer(output).split()
-    best = 0.0
-    for ref in references:
-        gold = normalize_answer(ref).split()
-        common = Counter(predicted) & Counter(gold)
-        overlap = sum(common.values())
-        if not predicted or not gold or overlap == 0:
-            continue
-        precision, recall = overlap / len(predicted), overlap / len(gold)
-        best = max(best, 2 * precision * recall / (precision + recall))
-    return best
+    return max((metrics.token_f1(output, ref) for ref in references), default=0.0)
 
 
 def is_abstention(output: str) -> bool:

@@ -20,21 +20,30 @@ from assay.types import Sample
 DECLINE_ANSWER = "The answer is not in the document."
 
 
-def haystack_for(state: BuildState, length: int) -> tuple[Haystack, set[str]]:
-    """The haystack of this length, and the keys/values already used in it (for decoy-needle haystacks)."""
+def haystack_for(state: BuildState, length: int) -> tuple[Haystack, set[str], list[str]]:
+    """The haystack of this length, the keys/values already used in it and the value of each unit (for
+    decoy-needle haystacks; their values are candidates a scorer must recognise as decoys)."""
     if state.params.haystack != "needles":
         assert state.haystack is not None
-        return state.haystack, set()
+        return state.haystack, set(), []
     memo_key = ("needles", length)
     if memo_key not in state.memo:
         rng = sample_rng(state.task, length, "haystack", state.seed)
         taken: set[str] = set()
         kind = state.params.value_kind
         # About 20 tokens per needle sentence; the haystack cycles if a length needs more.
-        decoys = [magic_needle(draw_key(rng, "", taken), draw_value(rng, kind, "", taken), kind)
-                  for _ in range(length // 16 + 16)]
-        state.memo[memo_key] = (needles_haystack(decoys, f"decoy-needles:{kind}"), taken)
+        pairs = [(draw_key(rng, "", taken), draw_value(rng, kind, "", taken)) for _ in range(length // 16 + 16)]
+        decoys = [magic_needle(key, value, kind) for key, value in pairs]
+        state.memo[memo_key] = (needles_haystack(decoys, f"decoy-needles:{kind}"), taken, [v for _, v in pairs])
     return state.memo[memo_key]
+
+
+def candidate_decoys(decoys: list[tuple[str, str]], needles: list[tuple[str, str]], queried: list[str],
+                     unit_values: list[str], n_units: int) -> list[str]:
+    """Every value in the document that is not an answer: decoy needles, the needles of keys not
+    asked about, and the values of the decoy-needle haystack units used (docs/longctx-scoring.md)."""
+    unasked = [v for k, v in needles if k not in queried]
+    return [v for _, v in decoys] + unasked + unit_values[:min(n_units, len(unit_values))]
 
 
 def niah_template(noun: str, keys: list[str], *, many_values: bool = False, decline: bool = False) -> PromptTemplate:
@@ -67,7 +76,7 @@ def build_keyed(state: BuildState, length: int, depth: float | None, index: int,
     """The NIAH workhorse: `n_keys` keys with `n_values` values each (first needle at `depth`, the rest
     at random depths, or all spread evenly), `n_decoys` same-template needles with other keys, and a
     question about `n_queried` of the keys."""
-    haystack, taken = haystack_for(state, length)
+    haystack, taken, unit_values = haystack_for(state, length)
     taken = set(taken)
     rng = sample_rng(state.task, variant, length, depth, index, state.seed)
     kind, forbidden = state.params.value_kind, haystack.lowered_text
@@ -90,7 +99,8 @@ def build_keyed(state: BuildState, length: int, depth: float | None, index: int,
                         guesses=state.memo)
     cluster = f"L{length}-D{depth_label(depth)}-{index}"
     common = {"length": length, "depth": depth, "cluster": cluster, "haystack": haystack,
-              "decoy_values": [v for _, v in decoys], "keys": queried, "value_kind": kind}
+              "decoy_values": candidate_decoys(decoys, needles, queried, unit_values, fitted.n_units),
+              "keys": queried, "value_kind": kind}
     first = make_sample(state, sample_id=_sample_id(length, depth, index, variant), fitted=fitted, variant=variant,
                         scorer="twin_answerable" if twins else "match_all", references=references,
                         reference_depths=reference_depths, in_heatmap=True, **common)

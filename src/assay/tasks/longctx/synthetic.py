@@ -118,7 +118,8 @@ def build_common_words(state: BuildState, length: int, depth: float | None, inde
 
     fitted = _fit_document(state, template_for, document_for, len(uncommon), length)
     return [make_sample(state, sample_id=f"L{length}-{index}", fitted=fitted, length=length, depth=None,
-                        variant="common_words", scorer="match_all", references=common, cluster=f"L{length}-{index}",
+                        variant="common_words", scorer="match_all", references=common,
+                        decoy_values=uncommon[:fitted.n_units], cluster=f"L{length}-{index}",
                         in_heatmap=True, common_freq=common_freq, uncommon_freq=uncommon_freq,
                         haystack_kind="word-list", haystack_source=None, haystack_sha256=None, needles=[])]
 
@@ -142,9 +143,11 @@ def build_frequent_words(state: BuildState, length: int, depth: float | None, in
     fitted = _fit_document(state, template_for, document_for, len(stream), length)
     counts = Counter(stream[:fitted.n_units])
     rank = {w: i for i, w in enumerate(vocabulary)}
-    top = sorted(counts, key=lambda w: (-counts[w], rank[w]))[:3]
+    ranked = sorted(counts, key=lambda w: (-counts[w], rank[w]))
+    top = ranked[:3]
     return [make_sample(state, sample_id=f"L{length}-{index}", fitted=fitted, length=length, depth=None,
-                        variant="frequent_words", scorer="match_all", references=top, cluster=f"L{length}-{index}",
+                        variant="frequent_words", scorer="match_all", references=top, decoy_values=ranked[3:],
+                        cluster=f"L{length}-{index}",
                         in_heatmap=True, word_counts={w: counts[w] for w in top}, haystack_kind="coded-text",
                         haystack_source=None, haystack_sha256=None, needles=[])]
 

@@ -131,7 +131,7 @@ class LongContextTask:
                                 max_tokens=int(sample.metadata["max_tokens"]), temperature=0.0)]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
-        return grade(sample.metadata, responses[0].text or "")
+        return grade(sample.metadata, responses[0].text or "", sample.input["messages"])
 
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return longctx_aggregate(rows, threshold=self.params.threshold)
