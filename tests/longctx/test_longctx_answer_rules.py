@@ -8,6 +8,7 @@ from longctx_checks import generate
 
 from assay.models.scripted import WhitespaceTokenizer
 from assay.scoring.copying import words
+from assay.scoring.ruler import string_match_all
 from assay.tasks.longctx.grading import grade
 from assay.tasks.longctx.niah import DECLINE_ANSWER
 from assay.types import Sample, Scored
@@ -101,6 +102,14 @@ def test_copied_prompt_is_neither_a_find_nor_a_decline() -> None:
         assert scored.metadata["label"] == "copied_prompt"
         assert scored.scores["score"] == 0.0 and scored.scores["copied_prompt"] == 1.0
         assert "false_refusal" not in scored.scores and "hallucination" not in scored.scores
+
+
+def test_ruler_substring_rule_credits_an_echo_and_assay_does_not() -> None:
+    for task in ("niah_single:lengths=1024/n=1/depths=50", "niah_multikey:lengths=1024/n=1/depths=50"):
+        sample = _samples(task)[0]
+        echo = _prompt(sample)
+        assert string_match_all(echo, sample.metadata["references"]) == 1.0  # RULER: every needle "found"
+        assert _grade(sample, echo).scores["score"] == 0.0
 
 
 def test_copying_a_stretch_of_the_document_counts_as_copying() -> None:

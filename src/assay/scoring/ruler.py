@@ -1,8 +1,11 @@
-"""Per-sample scorers for long-context tasks, after RULER's metrics.
+"""Per-sample pieces for long-context scoring, after RULER's metrics.
 
 - `string_match_all`: fraction of references found in the output (case-insensitive substring),
   RULER's metric for multi-value / multi-query / aggregation tasks.
 - `string_match_part`: 1 if any reference is found (RULER's metric for QA).
+  These two are RULER's definitions, kept to state (and test) where assay departs from them: they
+  credit an output that merely contains the answer, so an echo of the prompt scores 1. assay's own
+  scores come from `assay.tasks.longctx.grading` (docs/longctx-scoring.md).
 - `exact_match` / `token_f1`: best SQuAD EM and F1 against any reference, for QA needles (the one
   SQuAD implementation in `assay.scoring.metrics`).
 - `is_abstention`: does the output decline ("not in the document", "I cannot find", "unknown" ...).
