@@ -6,8 +6,9 @@ Scores what the model answered, not what its output happens to contain (docs/lon
   `copied_prompt`, primary scores 0, neither a find nor a decline.
 - Candidate values are the references and the decoys the builder recorded (`decoy_values`: other
   keys' values, distractor facts, other chains, the other words of a word list), matched as whole
-  words, case-insensitively. An output naming more candidates than the question asks for has not
-  chosen: it scores 0. Naming any decoy is a `decoy_confusion`.
+  words, case-insensitively (as word sequences, like the copy check). An output naming more
+  candidates than the question asks for has not chosen: it scores 0. Naming any decoy is a
+  `decoy_confusion`.
 - Twins: an output that declines and also gives a value (a candidate, or a string shaped like the
   needle's value) is `declined_and_answered`: incorrect, neither a find nor a false refusal, nor a
   correct decline.
@@ -26,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assay.scoring.copying import copies_prompt, copy_allowance
+from assay.scoring.copying import copies_prompt, copy_allowance, words
 from assay.scoring.ruler import exact_match, first_line_answer, is_abstention, token_f1
 from assay.types import Scored
 
@@ -50,9 +51,13 @@ _VALUE_SHAPES = {
 }
 
 
+def _word_text(text: str) -> str:
+    return " " + " ".join(words(text)) + " "
+
+
 def names(text: str, value: str) -> bool:
-    """Does the output name this value: a whole-word, case-insensitive occurrence?"""
-    return re.search(rf"(?<!\w){re.escape(value.casefold())}(?!\w)", text.casefold()) is not None
+    """Does the output name this value: its words, consecutive and whole, case-insensitively?"""
+    return _word_text(value) in _word_text(text)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ class Reading:
 
 
 def read(text: str, references: Sequence[str], decoys: Sequence[str]) -> Reading:
-    return Reading([names(text, r) for r in references], [d for d in decoys if names(text, d)])
+    output = _word_text(text)
+    return Reading([_word_text(r) in output for r in references], [d for d in decoys if _word_text(d) in output])
 
 
 def prompt_copied(text: str, messages: Sequence[Mapping[str, Any]], metadata: Mapping[str, Any]) -> tuple[bool, int]:
