@@ -18,7 +18,9 @@ from assay.tasks.longctx.params import GridParams, apply_options, uses_haystack_
 from assay.tasks.longctx.summary import longctx_aggregate
 from assay.types import GenerateRequest, Request, Response, Sample, Scored, messages_from
 
-SUITE_VERSION = 1
+# 2: samples record every candidate value (decoy_values) and grading scores what the model answered
+# (docs/longctx-scoring.md), so runs scored before are not resumed into or compared with later ones.
+SUITE_VERSION = 2
 
 
 @dataclass
