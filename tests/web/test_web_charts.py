@@ -53,7 +53,7 @@ def test_well_formed_rows_become_charts_and_bad_ones_notes() -> None:
     heat = charts.heatmaps[0]
     assert heat.alt == "heatmap of score: rows = context length (1k, 2k, 4k tokens), columns = needle depth (0%, 50%)"
     svg = base64.b64decode(heat.data_uri.removeprefix("data:image/svg+xml;base64,")).decode()
-    assert "<!-- no samples -->" in svg and "<script" not in svg
+    assert "<!-- no scores -->" in svg and "<script" not in svg
     assert len(charts.calibration[0].bars) == 1
 
 
