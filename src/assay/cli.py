@@ -109,6 +109,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 
 def metrics_table(metrics: list[dict[str, Any]], title: str) -> Table:
+    from assay.display import format_metric_value
+
     table = Table(title=title)
     for column in ("task", "metric", "value", "95% CI", "n", "method"):
         table.add_column(column, justify="right" if column in ("value", "n") else "left")
@@ -116,9 +118,7 @@ def metrics_table(metrics: list[dict[str, Any]], title: str) -> Table:
         if m["method"] == "task" and not isinstance(m.get("value"), (int, float)):
             continue
         ci = f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]" if m.get("ci_low") is not None else ""
-        value = m["value"]
-        shown = str(int(value)) if m["method"] == "count" and value is not None else _fmt(value)
-        table.add_row(m["task"], m["name"], shown, ci, str(m["n"]), m["method"])
+        table.add_row(m["task"], m["name"], format_metric_value(m), ci, str(m["n"]), m["method"])
     return table
 
 

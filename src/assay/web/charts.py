@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.display import length_label
 from assay.report.extras import CalibrationBin, EceExtra, LengthCurveExtra, metric_kind, parse_extra
 from assay.tasks.longctx.heatmap import Heatmap
 from assay.tasks.longctx.plots import heatmap_svg_data_uri
@@ -81,9 +82,8 @@ class CalibrationChart:
 
 
 def _fmt_length(value: float) -> str:
-    if value >= 1000:
-        return f"{value / 1000:g}k"
-    return f"{value:g}"
+    # Lengths are set in binary thousands (1k = 1024 tokens): 1k/2k/4k, never 1.024k.
+    return length_label(value)
 
 
 def _scale(low: float, high: float, out_low: float, out_high: float, log: bool = False) -> Callable[[float], float]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from assay.display import answer_form, format_metric_value, is_integer_metric
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -24,6 +27,21 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     if abs(value) >= 1000:
         return f"{value:.4g}"
     return f"{value:.{digits}f}"
+
+
+def metric_value(row: Any, digits: int = 3) -> str:
+    """A metric row's value: counts and token lengths as integers, the rest like `num`."""
+    if not isinstance(row, Mapping):
+        return fmt_number(row, digits)
+    if row.get("value") is None:
+        return "—"
+    return format_metric_value(row, digits) if is_integer_metric(row) else fmt_number(row["value"], digits)
+
+
+def sample_answer(value: Any, metadata: Any) -> str:
+    """A target or extracted answer in the form of the sample's choices (text and number), if it has any."""
+    choices = metadata.get("choices") if isinstance(metadata, Mapping) else None
+    return answer_form(value, choices if isinstance(choices, list) else None)
 
 
 def fmt_ci(low: Any, high: Any) -> str:
@@ -55,8 +73,9 @@ def sort_key(value: Any) -> str:
 
 _env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=StrictUndefined,
                    trim_blocks=True, lstrip_blocks=True)
-_env.filters.update(num=fmt_number, json_pretty=pretty_json, json_compact=compact_json, sortkey=sort_key)
-_env.globals.update(fmt_ci=fmt_ci, query_url=query_url)
+_env.filters.update(num=fmt_number, json_pretty=pretty_json, json_compact=compact_json, sortkey=sort_key,
+                    metric_value=metric_value)
+_env.globals.update(fmt_ci=fmt_ci, query_url=query_url, sample_answer=sample_answer)
 
 
 def render(template: str, **context: Any) -> str:
