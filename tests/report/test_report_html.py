@@ -112,7 +112,9 @@ def test_every_section_renders_with_the_stored_numbers(report_runs: ReportRuns) 
     numbers = tables_of(html)["task-numbers"]
     assert ["run", "ECE", "Brier score", "samples in bins"] in numbers
     assert [f"{report_runs.full} · scripted:echo", "0.0710", "0.2030", "22"] in numbers
-    assert [f"{report_runs.full} · scripted:echo", format_number(effective["value"], 6), "85.6"] in numbers
+    # echo repeats the prompt, which scores nothing on a long-context task: no tested length passes.
+    assert effective["value"] == 0.0
+    assert [f"{report_runs.full} · scripted:echo", "below threshold at every length", "85.6"] in numbers
     assert [f"{report_runs.full} · scripted:echo", "<b>html-like</b>", "0.5500", "[0.4300, 0.6700]", "40"] in numbers
     assert [f"{report_runs.full} · scripted:echo", "3", "0.1400", "0.0570", "0.2100", "0.6600"] in numbers
 

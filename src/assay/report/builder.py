@@ -145,8 +145,9 @@ class _Sections:
             for _, label, row, extra in effective.get(task, []):
                 threshold = getattr(extra, "threshold", None)
                 value = _finite(row["value"])
-                lengths_table.rows.append([label, "below threshold at every length" if value is None
-                                           else format_number(value, 6), "" if threshold is None else f"{threshold:g}"])
+                shown = ("below threshold at every length" if value is None or value == 0
+                         else str(int(value)) if value.is_integer() else format_number(value, 6))
+                lengths_table.rows.append([label, shown, "" if threshold is None else f"{threshold:g}"])
             section.tables = [lengths_table] if lengths_table.rows else []
             out.append(section)
         return out

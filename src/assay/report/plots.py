@@ -161,9 +161,12 @@ def length_curve_figure(title: str, series: Sequence[CurveSeries]) -> FigureImag
             if band:
                 bx, blo, bhi = zip(*band, strict=True)
                 axes.fill_between(bx, blo, bhi, color=color, alpha=0.18, linewidth=0)
-        if s.effective_length is not None:
+        if s.effective_length is not None and s.effective_length > 0:
             axes.axvline(s.effective_length, color=color, linestyle="--", linewidth=1,
                          label=f"effective length {s.effective_length:g}")
+        elif s.effective_length is not None:
+            # 0 = the shortest tested length already falls below the threshold: nothing to mark on the axis.
+            axes.plot([], [], color=color, linestyle="--", linewidth=1, label="effective length: none of the tested lengths")
     thresholds = {s.threshold for s in series if s.threshold is not None}
     for threshold in thresholds:
         # Thresholds are stated in percent (RULER's 85.6); draw them on the curve's own scale.
