@@ -89,3 +89,26 @@ def test_bad_input_is_one_line_exit_2(db_with_run: tuple[Path, str], args: list[
 def test_bad_db_url(url: str) -> None:
     out = assay("list", "runs", "--db", url)
     assert out.returncode == 2 and "--db" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_parquet_and_csv_carry_run_id_and_score_columns(db_with_run: tuple[Path, str], tmp_path: Path) -> None:
+    import csv
+
+    import pyarrow.parquet as pq
+
+    db, run_id = db_with_run
+    for fmt in ("parquet", "jsonl", "csv"):
+        assay("export", run_id, "--db", str(db), "--format", fmt, "-o", str(tmp_path / f"s.{fmt}"), check=True)
+    table = pq.read_table(tmp_path / "s.parquet")
+    assert set(table.column("run_id").to_pylist()) == {run_id}
+    assert str(table.schema.field("scores.exact_match").type) == "double"
+    assert str(table.schema.field("scores.acc").type) == "double"
+    by_sample = {(r["task"], r["sample_id"]): r for r in table.to_pylist()}
+    samples = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()[1:]]
+    assert len(samples) == len(by_sample) == 24
+    for sample in samples:
+        row = by_sample[(sample["task"], sample["sample_id"])]
+        assert {k: row[f"scores.{k}"] for k in sample["scores"]} == sample["scores"]
+    with (tmp_path / "s.csv").open(newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[0] == "run_id" and "scores.exact_match" in header and "scores" not in header
