@@ -12,9 +12,8 @@ from dataclasses import replace
 from assay.tasks.longctx.haystack import Haystack, needles_haystack
 from assay.tasks.longctx.length import Insertion, PromptTemplate, fit_prompt, fit_without
 from assay.tasks.longctx.needles import VALUE_NOUNS, draw_key, draw_value, magic_needle, sample_rng
-from assay.tasks.longctx.params import GridParams, parse_variant
-from assay.tasks.longctx.task import BuildState, LongContextTask, depth_label, make_sample
-from assay.tasks.registry import register_task
+from assay.tasks.longctx.params import GridParams
+from assay.tasks.longctx.task import BuildState, CellBuilder, depth_label, make_sample, register_longctx
 from assay.types import Sample
 
 DECLINE_ANSWER = "The answer is not in the document."
@@ -117,13 +116,9 @@ def build_keyed(state: BuildState, length: int, depth: float | None, index: int,
     return [first, twin]
 
 
-def _factory(name: str, description: str, defaults: GridParams, extra_keys: dict[str, int], factor: int, build):  # noqa: ANN001
-    def make(variant: str | None) -> LongContextTask:
-        params = parse_variant(name, variant, defaults, extra_keys)
-        return LongContextTask(name, variant, params, lambda s, length, d, i: build(s, length, d, i, params.extra),
-                               description, samples_per_cell_factor=factor)
-    register_task(name, family="longctx", description=description)(make)
-    return make
+def _factory(name: str, description: str, defaults: GridParams, extra_keys: dict[str, int], factor: int,
+             build: CellBuilder) -> None:
+    register_longctx(name, description, defaults, extra_keys, build, factor)
 
 
 _GRID = "grid keys: lengths, depths, n, max_tokens, haystack, value, threshold"

@@ -11,9 +11,8 @@ from dataclasses import replace
 from assay.tasks.longctx.length import Insertion, PromptTemplate, fit_prompt, fit_without
 from assay.tasks.longctx.needles import draw_name, sample_rng
 from assay.tasks.longctx.niah import DECLINE_ANSWER
-from assay.tasks.longctx.params import GridParams, parse_variant
-from assay.tasks.longctx.task import BuildState, LongContextTask, depth_label, make_sample
-from assay.tasks.registry import register_task
+from assay.tasks.longctx.params import GridParams
+from assay.tasks.longctx.task import BuildState, CellBuilder, depth_label, make_sample, register_longctx
 from assay.types import Sample
 
 # (fact sentence, question): {entity} is an invented organisation, {value} an invented name.
@@ -118,12 +117,9 @@ def build_counterfactual(state: BuildState, length: int, depth: float | None, in
     return [doc, closed]
 
 
-def _register(name: str, description: str, defaults: GridParams, extra_keys: dict[str, int], factor: int, build) -> None:  # noqa: ANN001
-    def make(variant: str | None) -> LongContextTask:
-        params = parse_variant(name, variant, defaults, extra_keys)
-        return LongContextTask(name, variant, params, lambda s, length, d, i: build(s, length, d, i, params.extra),
-                               description, samples_per_cell_factor=factor)
-    register_task(name, family="longctx", description=description)(make)
+def _register(name: str, description: str, defaults: GridParams, extra_keys: dict[str, int], factor: int,
+              build: CellBuilder) -> None:
+    register_longctx(name, description, defaults, extra_keys, build, factor)
 
 
 _GRID = "grid keys: lengths, depths, n, max_tokens, haystack, threshold"

@@ -10,9 +10,8 @@ from dataclasses import replace
 
 from assay.tasks.longctx.length import FittedPrompt, Insertion, PromptTemplate, count_tokens, fit_prompt, largest_fitting
 from assay.tasks.longctx.needles import nonce_word, sample_rng
-from assay.tasks.longctx.params import GridParams, parse_variant
-from assay.tasks.longctx.task import BuildState, LongContextTask, make_sample
-from assay.tasks.registry import register_task
+from assay.tasks.longctx.params import GridParams
+from assay.tasks.longctx.task import BuildState, make_sample, register_longctx
 from assay.types import Sample
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -155,18 +154,10 @@ def build_frequent_words(state: BuildState, length: int, depth: float | None, in
 _NO_DEPTH = "grid keys: lengths, n, max_tokens, threshold"
 
 
-def _register(name: str, description: str, defaults: GridParams, extra_keys: dict[str, int], build) -> None:  # noqa: ANN001
-    def make(variant: str | None) -> LongContextTask:
-        params = parse_variant(name, variant, defaults, extra_keys)
-        return LongContextTask(name, variant, params, lambda s, length, d, i: build(s, length, d, i, params.extra),
-                               description)
-    register_task(name, family="longctx", description=description)(make)
-
-
-_register("variable_tracking", f"multi-hop tracing of VAR assignments; chains=C, hops=H; haystack; {_NO_DEPTH}",
+register_longctx("variable_tracking", f"multi-hop tracing of VAR assignments; chains=C, hops=H; haystack; {_NO_DEPTH}",
           replace(GridParams(), depths=(None,), haystack="noise"), {"chains": 1, "hops": 4}, build_variable_tracking)
-_register("common_words", f"aggregation: the K most common words of a numbered list; common=K; {_NO_DEPTH}",
+register_longctx("common_words", f"aggregation: the K most common words of a numbered list; common=K; {_NO_DEPTH}",
           replace(GridParams(), depths=(None,), max_tokens=96, haystack=None), {"common": 10}, build_common_words)
-_register("frequent_words", f"aggregation: the 3 most frequent coded words (Zipf); vocabulary=V, alpha_x10; {_NO_DEPTH}",
+register_longctx("frequent_words", f"aggregation: the 3 most frequent coded words (Zipf); vocabulary=V, alpha_x10; {_NO_DEPTH}",
           replace(GridParams(), depths=(None,), max_tokens=48, haystack=None), {"vocabulary": 200, "alpha_x10": 20},
           build_frequent_words)

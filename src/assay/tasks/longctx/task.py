@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.errors import AssayError
+from assay.metric_specs import MetricSpec
 from assay.models.base import Tokenizer
 from assay.tasks.base import TaskContext
+from assay.tasks.longctx.declared import LONGCTX_METRICS
 from assay.tasks.longctx.fallback_tokenizer import RegexWordpieceTokenizer
 from assay.tasks.longctx.grading import grade
 from assay.tasks.longctx.haystack import Haystack, select_haystack
 from assay.tasks.longctx.length import FittedPrompt
-from assay.tasks.longctx.params import GridParams, apply_options, uses_haystack_folder
+from assay.tasks.longctx.params import GridParams, apply_options, parse_variant, uses_haystack_folder
 from assay.tasks.longctx.summary import longctx_aggregate
+from assay.tasks.registry import register_task
 from assay.types import GenerateRequest, Request, Response, Sample, Scored, messages_from
 
 # 2: samples record every candidate value (decoy_values) and grading scores what the model answered
@@ -135,5 +138,22 @@ class LongContextTask:
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
         return grade(sample.metadata, responses[0].text or "", sample.input["messages"])
 
+    def metrics(self) -> Sequence[MetricSpec]:
+        return LONGCTX_METRICS
+
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return longctx_aggregate(rows, threshold=self.params.threshold)
+
+
+CellBuilder = Callable[[BuildState, int, "float | None", int, dict[str, int]], list[Sample]]
+
+
+def register_longctx(name: str, description: str, defaults: GridParams, extra_keys: dict[str, int],
+                     build: CellBuilder, samples_per_cell_factor: int = 1) -> None:
+    """Register a long-context task: `name[:variant]` parses the variant's grid keys (and the task's own
+    extra keys) and builds each cell with `build(state, length, depth, index, extra)`."""
+    def make(variant: str | None) -> LongContextTask:
+        params = parse_variant(name, variant, defaults, extra_keys)
+        return LongContextTask(name, variant, params, lambda s, length, d, i: build(s, length, d, i, params.extra),
+                               description, samples_per_cell_factor=samples_per_cell_factor)
+    register_task(name, family="longctx", description=description)(make)
