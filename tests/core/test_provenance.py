@@ -102,3 +102,17 @@ def test_a_changed_haystack_folder_is_a_different_run(tmp_path: Path) -> None:
     digests = [manifest(db, run)["tasks"]["niah_single:lengths=512/depths=50/n=1"]["spec"]["data_sha256"]
                ["haystack:docs"] for run in (first["id"], second["id"])]
     assert digests[0] != digests[1]
+
+
+def test_yaml_prompt_file_is_read_from_the_data_dir(yaml_task: Path) -> None:
+    root = yaml_task.parent.parent
+    text = yaml_task.read_text(encoding="utf-8").replace("metrics:", "few_shot: {prompt_file: prompt.txt}\nmetrics:")
+    yaml_task.write_text(text, encoding="utf-8")
+    (yaml_task.parent / "prompt.txt").write_text("Prompt kept beside the task.", encoding="utf-8")
+    (root / "d1" / "prompt.txt").write_text("Prompt from the data dir.", encoding="utf-8")
+    db = root / "assay.db"
+    out = run_json("--model", "scripted:echo", "--task", str(yaml_task), "--data-dir", str(root / "d1"),
+                   "--db", str(db), cwd=root)
+    assert all(p.startswith("Prompt from the data dir.") for p in prompts(db, out["id"]))
+    data = manifest(db, out["id"])["tasks"]["provenance_capitals"]["spec"]["data_sha256"]
+    assert data["data_dir:prompt.txt"] == _sha256(root / "d1" / "prompt.txt")

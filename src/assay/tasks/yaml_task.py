@@ -97,10 +97,12 @@ class _YamlTask:
         self.spec = spec
         self.render = _Renderer(yaml_path, spec)
         # generate_until prompts: preamble, fixed few-shot prompt file, sampled exemplars, the record.
+        self.fixed_prompt = fixed_prompt
         self.prefix = spec.prompt.preamble + fixed_prompt
         self.data_source = ""
 
     def samples(self, data_dir: Path | None) -> list[Sample]:
+        self._read_fixed_prompt(data_dir)
         records, self.data_source = load_records(self.spec.dataset, "dataset", self.yaml_path, data_dir)
         label = Path(self.data_source).name
         few_shot = self.spec.few_shot
@@ -125,6 +127,17 @@ class _YamlTask:
                 if order and few_shot is not None else []
             out.append(self._sample(sample_id, record, where, exemplars))
         return out
+
+    def _read_fixed_prompt(self, data_dir: Path | None) -> None:
+        """The prompt file as the run's data directory has it (read again: its sha256 joins the run's
+        provenance). Generated prompts use it; other task types were built with the file found at load."""
+        fixed = _fixed_prompt(self.yaml_path, self.spec, data_dir)
+        if fixed == self.fixed_prompt:
+            return
+        if self.spec.output_type != "generate_until":
+            raise fail(self.yaml_path, "few_shot.prompt_file", f"the file under --data-dir {data_dir} differs from the "
+                                                              "one found when the task was loaded; pass it by absolute path")
+        self.prefix = self.spec.prompt.preamble + fixed
 
     def _sample(self, sample_id: str, record: Record, where: str, exemplars: list[Record]) -> Sample:
         kind = self.spec.output_type
@@ -185,7 +198,7 @@ def load_yaml_task(path: Path) -> Task:
     except ValidationError as exc:
         key, problem = condense_validation_error(exc)
         raise fail(path, key, problem) from None
-    fixed_prefix = _fixed_prompt(path, spec)
+    fixed_prefix = _fixed_prompt(path, spec, default_data_dir())
     builder = _YamlTask(path, spec, fixed_prefix)
     # Records are read once per data directory (the files read are replayed to `assay.provenance` on
     # every use). Read now when the data is findable (the default data folder or beside the YAML), so
@@ -211,12 +224,12 @@ def load_yaml_task(path: Path) -> Task:
     return task
 
 
-def _fixed_prompt(path: Path, spec: TaskSpec) -> str:
+def _fixed_prompt(path: Path, spec: TaskSpec, data_dir: Path | None) -> str:
     if spec.few_shot is None or spec.few_shot.prompt_file is None:
         return ""
-    found = resolve_file(spec.few_shot.prompt_file, path.parent, default_data_dir())
+    found = resolve_file(spec.few_shot.prompt_file, path.parent, data_dir)
     if found is None:
-        raise missing_file(path, "few_shot.prompt_file", spec.few_shot.prompt_file, default_data_dir())
+        raise missing_file(path, "few_shot.prompt_file", spec.few_shot.prompt_file, data_dir)
     return read_text(found, f"{path}: few_shot.prompt_file").rstrip("\n") + spec.few_shot.separator
 
 
