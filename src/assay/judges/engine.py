@@ -55,6 +55,10 @@ class JudgeOutcome:
     skipped: dict[str, int]
 
 
+class NothingToJudge(AssayError):
+    """A task of a source run with no generated output (a log-likelihood task)."""
+
+
 def _spec_hash(run: dict[str, Any], task: str) -> str | None:
     return (((run.get("manifest") or {}).get("tasks") or {}).get(task) or {}).get("spec_hash")
 
@@ -85,9 +89,28 @@ def _source_rows(store: Store, run: dict[str, Any], task: str, reference: bool) 
                              "reference answer (target)")
         rows[row["sample_id"]] = {**row, "output": text}
     if texts == 0:
-        raise AssayError(f"run {run['id']}: task {task} has no generated outputs (scored by log-likelihood, or every "
+        raise NothingToJudge(f"run {run['id']}: task {task} has no generated outputs (scored by log-likelihood, or every "
                          "request failed): nothing to judge")
     return rows, failed
+
+
+def _judgeable(store: Store, runs: Sequence[dict[str, Any]], names: list[str], explicit: bool, reference: bool,
+               skipped: dict[str, int]) -> list[tuple[str, list[tuple[dict[str, dict[str, Any]], int]]]]:
+    """(task, [(rows, failed) per run]) for each task with generated outputs. Without --task, tasks that have none
+    (log-likelihood tasks) are left out and counted; with --task, or when none is left, that is an error."""
+    out = []
+    last: NothingToJudge | None = None
+    for name in names:
+        try:
+            out.append((name, [_source_rows(store, run, name, reference) for run in runs]))
+        except NothingToJudge as exc:
+            if explicit:
+                raise
+            last = exc
+            skipped["tasks_without_outputs"] = skipped.get("tasks_without_outputs", 0) + 1
+    if not out and last is not None:
+        raise last
+    return out
 
 
 def _pick_tasks(runs: Sequence[dict[str, Any]], store: Store, wanted: Sequence[str] | None) -> list[str]:
@@ -122,8 +145,8 @@ def plan_judge(store: Store, source_run: str, prompt: JudgePrompt, settings: Jud
     run = store.get_run(source_run)
     tasks = []
     skipped = {"source_request_failed": 0}
-    for name in _pick_tasks([run], store, settings.tasks):
-        rows, failed = _source_rows(store, run, name, settings.reference)
+    names = _pick_tasks([run], store, settings.tasks)
+    for name, ((rows, failed),) in _judgeable(store, [run], names, bool(settings.tasks), settings.reference, skipped):
         skipped["source_request_failed"] += failed
         items = [JudgeItem(sid, row["cluster"], row["prompt"] or "", (row["output"],),
                            _reference_text(row["target"]) if settings.reference else None) for sid, row in rows.items()]
@@ -148,13 +171,14 @@ def plan_battle(store: Store, run_a_id: str, run_b_id: str, prompt: JudgePrompt,
         raise AssayError(f"RUN_B: the same run as RUN_A ({run_a['id']}); battle needs two runs")
     tasks = []
     skipped = {"source_request_failed": 0, "only_in_one_run": 0}
-    for name in _pick_tasks([run_a, run_b], store, settings.tasks):
+    names = _pick_tasks([run_a, run_b], store, settings.tasks)
+    for name in names:
         hash_a, hash_b = _spec_hash(run_a, name), _spec_hash(run_b, name)
         if hash_a != hash_b:
             raise AssayError(f"RUN_B: task {name} has spec hash {str(hash_b)[:12]} in run {run_b['id']} but "
                              f"{str(hash_a)[:12]} in run {run_a['id']}: battle judges two runs of the same task")
-        rows_a, failed_a = _source_rows(store, run_a, name, settings.reference)
-        rows_b, failed_b = _source_rows(store, run_b, name, settings.reference)
+    for name, ((rows_a, failed_a), (rows_b, failed_b)) in _judgeable(store, [run_a, run_b], names, bool(settings.tasks),
+                                                                     settings.reference, skipped):
         skipped["source_request_failed"] += failed_a + failed_b
         shared = [sid for sid in rows_a if sid in rows_b]
         skipped["only_in_one_run"] += len(rows_a) + len(rows_b) - 2 * len(shared)
