@@ -157,3 +157,20 @@ def test_bad_input_is_a_value_error_and_an_assay_error() -> None:
         compare_paired([1.0, math.nan], [0.0, 1.0])
     with pytest.raises(AssayError):
         compare_paired([1.0, 0.0, 1.0], [0.0, 1.0, 1.0], ["x", "x", "x"])
+
+
+def test_every_paired_interval_contains_its_difference() -> None:
+    import numpy as np
+
+    from assay.stats.paired import compare_paired
+
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 5, 20):
+        for _ in range(50):
+            a, b = rng.integers(0, 2, n).astype(float), rng.integers(0, 2, n).astype(float)
+            if n > 3:
+                b[: n // 2] = 1.0  # lopsided: adjusted intervals lean away from the raw difference here
+            result = compare_paired(a, b)
+            assert result.ci_low <= result.diff <= result.ci_high
+            clustered = compare_paired(a, b, clusters=[str(i // 2) for i in range(n)]) if n >= 6 else result
+            assert clustered.ci_low <= clustered.diff <= clustered.ci_high

@@ -153,6 +153,10 @@ def compare_paired(a: Sequence[float], b: Sequence[float], clusters: Sequence[st
     else:
         p_value, low, high, stderr = _wilcoxon(d, confidence)
         test, n_clusters = "wilcoxon", None
-    return PairedResult(n=n, mean_a=float(array_a.mean()), mean_b=float(array_b.mean()), diff=float(d.mean()),
+    diff = float(d.mean())
+    # The adjusted (Agresti-Min) and percentile-bootstrap intervals are not centred on the raw difference; in
+    # extreme cases they can miss it, and an interval must contain its own estimate.
+    low, high = min(low, diff), max(high, diff)
+    return PairedResult(n=n, mean_a=float(array_a.mean()), mean_b=float(array_b.mean()), diff=diff,
                         ci_low=low, ci_high=high, test=test, p_value=p_value, mde_80=mde_from_stderr(stderr),
                         stderr=stderr, n_clusters=n_clusters)
