@@ -1,0 +1,281 @@
+"""Every command of README.md's "What you can do" block runs, with stdout piped (as into a log file), and
+no table cell in its output is cut or wrapped. The commands are adapted to a test: small limits, a
+temporary database and folder, scripted models (the embedded one where the README line is about backend
+options), a local fake OpenAI server. The README is read: a command added there and not adapted here
+fails `test_every_readme_command_is_covered`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assay.data_paths import default_data_dir
+
+pytestmark = pytest.mark.slow
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_commands() -> list[str]:
+    """The `assay ...` lines of the README's "What you can do" code block, comments removed."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## What you can do", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        line = re.sub(r"\s+#\s.*$", "", line).strip()  # a comment, not the '#' of openai:URL#MODEL
+        if line.startswith("assay"):
+            commands.append(" ".join(line.split()))
+    return commands
+
+
+def truncation_problems(output: str) -> list[str]:
+    """Cut-off or wrapped table cells in rich output: an ellipsis, or a table row whose first cell is
+    empty (the continuation line of a wrapped row; every table here has a non-empty first column)."""
+    problems = []
+    for line in output.splitlines():
+        if "…" in line:
+            problems.append(f"ellipsis: {line.strip()[:160]}")
+        if line.startswith("│"):
+            first_cell = line[1:].split("│", 1)[0]
+            if not first_cell.strip():
+                problems.append(f"wrapped row: {line.strip()[:160]}")
+    return problems
+
+
+@dataclass
+class Workspace:
+    folder: Path
+    env: dict[str, str]
+    runs: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None
+    skipped: list[str] = field(default_factory=list)
+    openai_url: str = ""
+
+    def assay(self, *args: str, timeout: float = 300) -> str:
+        out = subprocess.run([sys.executable, "-m", "assay.cli", *args], capture_output=True, text=True,
+                             timeout=timeout, cwd=self.folder, env=self.env)
+        assert out.returncode == 0, f"assay {' '.join(args)} failed ({out.returncode}): {out.stderr[-2000:]}"
+        problems = truncation_problems(out.stdout)
+        assert not problems, f"assay {' '.join(args)}: truncated output: {problems[:5]}"
+        return out.stdout
+
+    def run(self, name: str, *args: str) -> str:
+        """`assay run ...`; keeps the run id under `name`."""
+        stdout = self.assay("run", *args)
+        found = re.search(r"^run id: (\w+)", stdout, flags=re.M)
+        assert found, stdout[-1000:]
+        self.runs[name] = found.group(1)
+        return stdout
+
+    def needs_data(self, command: str, *subfolders: str) -> bool:
+        if self.data_dir is None or not all((self.data_dir / s).is_dir() for s in subfolders):
+            self.skipped.append(command)
+            return False
+        return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# ---- the adapted commands, keyed by the README line ------------------------------------------------------
+
+def main_job(ws: Workspace) -> None:
+    stdout = ws.run("longctx", "--model", "scripted:echo")
+    # The README says where the PNGs go: assay_out/ in the working folder, and the path is printed.
+    pngs = list((ws.folder / "assay_out").glob("*.png"))
+    assert pngs and str(pngs[0]) in stdout
+
+
+def arith_run(ws: Workspace) -> None:
+    stdout = ws.run("a", "--model", "scripted:echo", "--task", "arith,arith_mc", "--limit", "5")
+    assert "95% CI" in stdout and "n_request_errors" in stdout
+    ws.run("b", "--model", "scripted:constant=7", "--task", "arith,arith_mc", "--limit", "5")  # for compare
+
+
+def hf_gsm8k(ws: Workspace) -> None:
+    if ws.needs_data("gsm8k:cot8", "gsm8k"):
+        ws.run("gsm8k", "--model", "scripted:echo", "--task", "gsm8k:cot8", "--limit", "2", "--data-dir", str(ws.data_dir))
+
+
+def model_args(ws: Workspace) -> None:
+    ws.run("embedded", "--model", "embedded", "--model-args", "device=cpu,dtype=float32,batch_size=2", "--task", "arith",
+           "--limit", "1")
+
+
+def openai_bbh(ws: Workspace) -> None:
+    if ws.needs_data("bbh_cot", "bbh"):
+        ws.run("openai", "--model", f"openai:{ws.openai_url}#fake-model", "--task", "bbh_cot:boolean_expressions",
+               "--concurrency", "32", "--limit", "2", "--data-dir", str(ws.data_dir))
+
+
+def own_haystack(ws: Workspace) -> None:
+    docs = ws.folder / "my-docs"
+    docs.mkdir()
+    words = [f"w{i % 97}" for i in range(4000)]
+    for part in range(3):
+        (docs / f"doc{part}.txt").write_text(" ".join(words[part::3]) + ".\n", encoding="utf-8")
+    ws.run("haystack", "--model", "scripted:echo", "--task", "niah_single", "--haystack", str(docs), "--limit", "2")
+
+
+def prompt_formats(ws: Workspace) -> None:
+    if ws.needs_data("musr", "musr"):
+        ws.run("musr", "--model", "scripted:echo", "--task", "musr:team_allocation", "--prompt-formats", "4",
+               "--limit", "2", "--data-dir", str(ws.data_dir))
+
+
+def repeats(ws: Workspace) -> None:
+    ws.run("repeats", "--model", "scripted:echo", "--task", "arith", "--repeats", "5", "--limit", "2")
+
+
+def yaml_task(ws: Workspace) -> None:
+    task = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "science_mc.yaml"
+    ws.run("yaml", "--model", "scripted:echo", "--task", str(task), "--limit", "3")
+
+
+def listing(ws: Workspace) -> None:
+    for what in ("tasks", "models", "runs"):
+        stdout = ws.assay("list", what)
+        json.loads(ws.assay("list", what, "--json"))
+        if what == "runs":
+            # Full model specs and task lists, each on one line.
+            assert "scripted:constant=7" in stdout and "arith,arith_mc" in stdout
+            assert all(run_id in stdout for run_id in ws.runs.values())
+        if what == "tasks":
+            assert len(stdout.splitlines()) < 60
+
+
+def show(ws: Workspace) -> None:
+    assert ws.runs["a"] in ws.assay("show", ws.runs["a"])
+    assert json.loads(ws.assay("show", ws.runs["a"], "--json"))["id"] == ws.runs["a"]
+
+
+def compare(ws: Workspace) -> None:
+    assert "paired comparison" in ws.assay("compare", ws.runs["a"], ws.runs["b"])
+
+
+def power(ws: Workspace) -> None:
+    assert "samples per model" in ws.assay("power", "--baseline", "0.6", "--delta", "0.02")
+    assert "pairs" in ws.assay("power", "--baseline", "0.6", "--delta", "0.02", "--paired-corr", "0.5")
+
+
+def report(ws: Workspace) -> None:
+    ws.assay("report", ws.runs["a"], ws.runs["b"], "-o", "report.html")
+    assert (ws.folder / "report.html").stat().st_size > 10_000
+
+
+def heatmap(ws: Workspace) -> None:
+    stdout = ws.assay("heatmap", ws.runs["longctx"], "--out-dir", "pngs")
+    pngs = list((ws.folder / "pngs").glob("*.png"))
+    assert pngs and str(pngs[0]) in stdout
+
+
+def suite_dump(ws: Workspace) -> None:
+    ws.assay("suite", "dump", "--task", "niah_single", "-o", "suite.jsonl")
+    assert len((ws.folder / "suite.jsonl").read_text().splitlines()) > 0
+
+
+def export(ws: Workspace) -> None:
+    for fmt in ("jsonl", "csv", "parquet"):
+        ws.assay("export", ws.runs["a"], "--format", fmt, "-o", f"a.{fmt}")
+        assert (ws.folder / f"a.{fmt}").stat().st_size > 0
+
+
+def serve(ws: Workspace) -> None:
+    pytest.importorskip("uvicorn", reason="assay serve needs the web extra")
+    port = _free_port()
+    env = {k: v for k, v in ws.env.items() if k != "ASSAY_ADMIN_TOKEN"}
+    process = subprocess.Popen([sys.executable, "-m", "assay.cli", "serve", "--port", str(port)], cwd=ws.folder,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"assay serve did not come up: {process.stdout.read() if process.stdout else ''}")
+                time.sleep(0.2)
+        assert page.status_code == 200 and "Leaderboard" in page.text
+        runs = httpx.get(f"http://127.0.0.1:{port}/api/runs", timeout=30).json()
+        assert set(ws.runs.values()) <= {r["id"] for r in runs}
+        assert httpx.get(f"http://127.0.0.1:{port}/runs/{ws.runs['a']}", timeout=30).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def version(ws: Workspace) -> None:
+    assert ws.assay("--version").startswith("assay ")
+
+
+ADAPTED: dict[str, Callable[[Workspace], None]] = {
+    "assay run": main_job,
+    "assay run --model embedded --task arith,arith_mc --limit 50": arith_run,
+    "assay run --model hf:/path/to/model-or.gguf --task gsm8k:cot8 --limit 100": hf_gsm8k,
+    "assay run --model hf:/path/to/model --model-args device=cuda,dtype=bfloat16,batch_size=16 --task arith": model_args,
+    "assay run --model openai:http://127.0.0.1:8080/v1#my-model --task bbh_cot:boolean_expressions --concurrency 32":
+        openai_bbh,
+    "assay run --model embedded --task niah_single --haystack ~/my-docs": own_haystack,
+    "assay run --model embedded --task musr:team_allocation --prompt-formats 4": prompt_formats,
+    "assay run --model embedded --task arith --repeats 5": repeats,
+    "assay run --task path/to/task.yaml": yaml_task,
+    "assay list tasks | models | runs [--json]": listing,
+    "assay show RUN [--json]": show,
+    "assay compare RUN_A RUN_B": compare,
+    "assay power --baseline 0.6 --delta 0.02 [--paired-corr 0.5]": power,
+    "assay report RUN [RUN ...] -o report.html": report,
+    "assay heatmap RUN [--out-dir DIR]": heatmap,
+    "assay suite dump --task niah_single -o suite.jsonl": suite_dump,
+    "assay export RUN --format jsonl|csv|parquet -o FILE": export,
+    "assay serve [--db URL] [--host 127.0.0.1] [--port 8000]": serve,
+    "assay --version": version,
+}
+
+
+def test_every_readme_command_is_covered() -> None:
+    commands = readme_commands()
+    assert len(commands) >= 15, commands
+    missing = [c for c in commands if c not in ADAPTED]
+    assert not missing, f"README commands without an adapted run in {Path(__file__).name}: {missing}"
+
+
+def test_truncation_check_catches_a_narrow_table() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for column in ("task", "metric", "method"):
+        table.add_column(column)
+    table.add_row("niah_multikey", "variant/single_unanswerable", "clustered_wilson(20 clusters)")
+    console = Console(width=40, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(table)
+    assert truncation_problems(console.export_text())
+
+
+def test_readme_commands_run_with_piped_output(tmp_path: Path) -> None:
+    from servers.fake_openai import Behaviour, FakeOpenAIServer
+
+    env = {**os.environ, "ASSAY_DB": f"sqlite:///{tmp_path / 'assay.db'}", "OMP_NUM_THREADS": "1"}
+    env.pop("COLUMNS", None)
+    workspace = Workspace(tmp_path, env, data_dir=default_data_dir())
+    with FakeOpenAIServer(Behaviour()) as server:
+        workspace.openai_url = server.base_url
+        for command in readme_commands():
+            ADAPTED[command](workspace)
+    if workspace.skipped:
+        pytest.skip(f"../shared/data missing: not run: {workspace.skipped}")
