@@ -34,9 +34,11 @@ def _judge(store: Store, tmp_path: Path, source: str, **settings: object):
     plan = plan_judge(store, source, prompt, JudgeSettings(show_progress=False, **settings))  # type: ignore[arg-type]
     judge = load_model(judge_spec(tmp_path, RULES))
     try:
-        return execute(store, judge, prompt, plan, JudgeSettings(show_progress=False, **settings)), prompt  # type: ignore[arg-type]
+        outcome = execute(store, judge, prompt, plan, JudgeSettings(show_progress=False, **settings))  # type: ignore[arg-type]
     finally:
         judge.close()
+    outcome.judge_calls = judge.calls  # type: ignore[attr-defined]
+    return outcome, prompt
 
 
 def test_bad_replies_are_counted_never_scored(store: Store, tmp_path: Path) -> None:
@@ -49,6 +51,7 @@ def test_bad_replies_are_counted_never_scored(store: Store, tmp_path: Path) -> N
     assert metric(metrics, "n_reasked") == 4
     assert metric(metrics, "n_reask_recovered") == 1
     assert metric(metrics, "n_samples") == 5
+    assert outcome.judge_calls == 5 + 4  # one re-ask per unreadable reply, never a second
 
     judgments = {j.output_a: j for j in iter_judgments(store, source=f"run:{outcome.run.run_id}")}
     assert outcome.judgments == 5 and len(judgments) == 5
