@@ -19,8 +19,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from assay.arena.battles import Battles
-from assay.arena.pairs import PairCounts, pair_counts, prompt_draws
-from assay.arena.solvers import DEFAULT_RIDGE, fit_davidson, fit_half_ties
+from assay.arena.pairs import PairCounts, pair_counts, prompt_draws, resampled_wins, win_cells
+from assay.arena.solvers import DEFAULT_RIDGE, fit_davidson, fit_half_ties, one_step_starts
 from assay.errors import AssayError
 from assay.stats.ranking import interval_ranks
 
@@ -84,14 +84,16 @@ def fit_ratings(battles: Battles, *, ties: Ties = "half", rounds: int = 1000, se
     tie_parameter: float | None = None
     draws = np.empty((rounds, n))
     if ties == "half":
-        theta = fit_half_ties(counts.dense(*counts.half_tie_wins()), ridge=ridge)
+        full_wins = counts.dense(*counts.half_tie_wins())
+        theta = fit_half_ties(full_wins, ridge=ridge)
+        cells = win_cells(battles)
         chunk = max(1, min(_CHUNK, _CELLS_PER_CHUNK // (n * n)))
         chunks = list(prompt_draws(len(battles.items), rounds, seed, chunk))
 
         def refit(k: int) -> None:
-            first, second, tied = counts.resample(chunks[k])
-            draws[k * chunk:k * chunk + len(chunks[k])] = fit_half_ties(
-                counts.dense(first + tied / 2, second + tied / 2), theta0=theta, ridge=ridge)
+            wins = resampled_wins(cells, chunks[k], n)
+            start = one_step_starts(wins, full_wins, theta, ridge)
+            draws[k * chunk:k * chunk + len(chunks[k])] = fit_half_ties(wins, theta0=start, ridge=ridge)
 
         # NumPy and LAPACK release the GIL: chunks run in parallel threads, each writing its own rows.
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:

@@ -69,6 +69,24 @@ def pair_counts(battles: Battles) -> PairCounts:
                       second_wins=totals[n_pairs:2 * n_pairs], ties=totals[2 * n_pairs:], by_item=by_item)
 
 
+def win_cells(battles: Battles) -> sparse.csr_matrix:
+    """(n·n, n_items): row i·n + j holds, per prompt, the wins of model i over model j (a tie half each),
+    so that `resampled_wins` gives the dense win matrices of many resamples in one sparse product."""
+    n = battles.n_models
+    rows = np.concatenate([battles.a * n + battles.b, battles.b * n + battles.a])
+    values = np.concatenate([battles.outcome, 1.0 - battles.outcome])
+    columns = np.concatenate([battles.item, battles.item])
+    keep = values != 0.0
+    cells = sparse.csr_matrix((values[keep], (rows[keep], columns[keep])), shape=(n * n, len(battles.items)))
+    cells.sum_duplicates()
+    return cells
+
+
+def resampled_wins(cells: sparse.csr_matrix, draws: np.ndarray, n: int) -> np.ndarray:
+    """draws (R, n_items) -> wins (R, n, n)."""
+    return np.ascontiguousarray((cells @ draws.T).T).reshape(draws.shape[0], n, n)
+
+
 def prompt_draws(n_items: int, rounds: int, seed: int, chunk: int) -> Iterator[np.ndarray]:
     """(≤chunk, n_items) draw counts per round: each round draws n_items prompts with replacement.
     Chunks come from one generator, so the draws depend only on `seed` and `rounds`."""

@@ -55,7 +55,8 @@ class StyleControlled:
     theta: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    coefficients: dict[str, dict[str, float]]  # feature -> {"coef", "se"} per standard deviation of the feature
+    coefficients: dict[str, dict[str, float]]  # feature -> {"coef", "se"} per RMS of the feature difference;
+    # features that never differ between the sides are left out
     n_battles: int
     n_without_outputs: int
 
@@ -78,6 +79,8 @@ def style_controlled(battles: Battles, confidence: float = 0.95,
     if diffs.shape[0] <= n_models + len(features):
         return f"style control needs both outputs of more than {n_models + len(features)} battles; " \
                f"{diffs.shape[0]} have them"
+    # a feature that never differs between the two sides (no markdown anywhere) has no coefficient
+    features = tuple(f for f in features if np.any(diffs[:, FEATURES.index(f)] != 0.0))
     columns = [FEATURES.index(f) for f in features]
     a, b = battles.a[usable], battles.b[usable]
     rows = np.arange(a.size)
