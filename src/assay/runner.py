@@ -187,7 +187,7 @@ class Runner:
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by the CLI
             self.store.set_run_status(run_id, "interrupted")
             raise RunInterrupted(run_id, self.store.count_samples(run_id), _expected_samples(tasks, options, False)) from None
-        metrics = compute_run_metrics(self.store, run_id)
+        metrics = compute_run_metrics(self.store, run_id, tasks)
         self.store.set_run_status(run_id, "complete")
         return RunResult(run_id, resumed, metrics, dict(self.stats))
 
@@ -196,10 +196,9 @@ class Runner:
         samples = task.samples(options.context)
         if options.limit is not None:
             samples = _first_base_samples(samples, options.limit)
-        size_hint = getattr(task, "size", None)
         total = options.limit
-        if size_hint is not None:
-            known = size_hint(options.context)
+        known = task.size(options.context)
+        if known is not None:
             total = known if total is None else min(total, known)
         progress.start_task(task.name, total)
         seen: set[str] = set()
