@@ -69,6 +69,7 @@ def test_both_orders_flips_ties_and_errors(store: Store, tmp_path: Path, runs: t
     assert [j.verdict for j in planet] == ["a", "a"]  # canonical: A (run A's Jupiter) in both orders
     gas = [by_item[("take in from the air", order)] for order in ("ab", "ba")]
     assert [j.verdict for j in gas] == ["a", "b"] and gas[0].metadata["position_consistent"] is False
+    assert gas[0].metadata["pair_verdict"] == "tie" and planet[1].metadata["pair_verdict"] == "a"
     prose = [by_item[("people exercise", order)] for order in ("ab", "ba")]
     assert all(j.verdict is None and "no verdict found" in (j.error or "") for j in prose)
     for j in judgments:

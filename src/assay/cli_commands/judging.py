@@ -87,12 +87,13 @@ def _count(value: Any) -> int:
     return int(value or 0)
 
 
-def _print(outcome: Any, title: str, summary_lines: list[str], json_output: bool) -> None:
+def _print(outcome: Any, plan: Any, title: str, summary_lines: list[str], json_output: bool) -> None:
     from assay.cli import _json_out, console, metrics_table
 
     result = outcome.run
     if json_output:
-        _json_out({"id": result.run_id, "source": f"run:{result.run_id}", "resumed": result.resumed,
+        _json_out({"id": result.run_id, "source": f"run:{result.run_id}", "source_runs": plan.recorded["source_runs"],
+                   "models": plan.models, "resumed": result.resumed,
                    "reused": result.reused, "judgments": outcome.judgments, "skipped": outcome.skipped,
                    "metrics": result.metrics, "stats": result.stats})
         return
@@ -152,7 +153,7 @@ def register(app: typer.Typer) -> None:
         outcome = _execute(store, judge, options, prompt, plan, settings)
         metrics = outcome.run.metrics
         lines = [f"{t.name}: {_judge_errors_line(metrics, t.name)}" for t in plan.tasks]
-        _print(outcome, f"judge run {outcome.run.run_id} — {judge} grading run {plan.recorded['source_runs'][0]}",
+        _print(outcome, plan, f"judge run {outcome.run.run_id} — {judge} grading run {plan.recorded['source_runs'][0]}",
                lines, json_output)
 
     @app.command()
@@ -196,5 +197,5 @@ def register(app: typer.Typer) -> None:
                          f"(of which {get('n_position_inconsistent')} position inconsistencies: the verdict flipped "
                          f"with the order); {get('n_pairs_with_judge_error')} pairs without a verdict")
             lines.append(f"{t.source_task}: {_judge_errors_line(metrics, t.name)}")
-        _print(outcome, f"battle run {outcome.run.run_id} — {plan.models[0]} (A) vs {plan.models[1]} (B), judge {judge}",
+        _print(outcome, plan, f"battle run {outcome.run.run_id} — {plan.models[0]} (A) vs {plan.models[1]} (B), judge {judge}",
                lines, json_output)

@@ -234,7 +234,8 @@ def _judgments_of(row: dict[str, Any], task: Any, source: str, rater: str, model
     for reply in replies:
         extra = {"reasked": reply["reasked"], "first_error": reply["first_error"], "raw": reply["raw"]}
         if pairwise:
-            extra["position_consistent"] = meta.get("position_consistent")
+            # Over both orders: the pair's verdict (a flip is a tie) and whether the orders agreed; None with an error.
+            extra.update(pair_verdict=meta.get("verdict"), position_consistent=meta.get("position_consistent"))
         out.append(Judgment(**common, order=reply["order"], verdict=reply.get("verdict"), score=reply.get("score"),
                             error=reply["error"], reasoning=reply["reason"], metadata=extra))
     return out
