@@ -60,6 +60,7 @@ def test_scores_are_read(text: str, score: float) -> None:
     ('{"score": 6.5}', "not a whole number"),
     ('{"score": true}', "not a number"),
     ('{"score": "high"}', "not a number"),
+    ('{"score": "7"}', "not a number"),
     ('{"score": NaN}', "not a number"),
     ("I would give this answer a seven.", "prose"),
     ('{"score": 7, "reason": "unterminated', "broken JSON"),

@@ -17,6 +17,10 @@ _VERDICTS = {"a": "a", "b": "b", "tie": "tie", "c": "tie"}
 PARSER_VERSION = 1
 
 
+class _Tag(str):
+    """The text inside a [[...]] tag (a JSON string value is not one: {"score": "7"} is not a number)."""
+
+
 @dataclass(frozen=True)
 class Parsed:
     """`verdict`: a|b|tie in the presented positions (a = the answer shown first); `score`: a rubric score.
@@ -57,7 +61,7 @@ def _candidates(text: str | None, key: str) -> tuple[list[object], str | None, s
     objects, broken = _json_objects(text)
     values: list[object] = [obj[key] for obj in objects if key in obj]
     reasons = [obj["reason"] for obj in objects if key in obj and isinstance(obj.get("reason"), str)]
-    values.extend(match.group(1) for match in _TAG.finditer(text))
+    values.extend(_Tag(match.group(1)) for match in _TAG.finditer(text))
     if values:
         return values, (reasons[0] if reasons else None), None
     if objects:
@@ -91,7 +95,7 @@ def _as_score(value: object) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    if isinstance(value, str):
+    if isinstance(value, _Tag):
         try:
             return float(value.strip())
         except ValueError:
