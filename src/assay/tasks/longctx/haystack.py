@@ -8,7 +8,9 @@ Kinds:
             into each sample's metadata).
 - `noise`:  RULER-style repeated filler sentences ("The grass is green. The sky is blue. ...").
 - `needles`: built by the task from same-template decoy needles (see `needles.py`).
-- `docs`:   the user's own .txt/.md files (`--haystack DIR`), split into paragraphs, never cycled.
+- `docs`:   the user's own .txt/.md files (`--haystack DIR`), split into paragraphs, never cycled; a
+            paragraph over DOC_UNIT_WORDS words is cut into pieces of whole sentences (a longer
+            sentence into pieces of that many words), so a prompt's length can be set finely.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ NOISE_SENTENCES = ("The grass is green.", "The sky is blue.", "The sun is yellow
 # Modules whose docstrings are jokes, side effects or mostly code; skipped for prose.
 _SKIPPED_MODULES = frozenset({"this.py", "antigravity.py", "__hello__.py", "__phello__.py"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+DOC_UNIT_WORDS = 48
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,20 @@ def _read_text_file(path: Path) -> tuple[str, str]:
     return text, bytes_sha256(raw)
 
 
+def _doc_units(paragraph: str) -> list[str]:
+    """A paragraph as units of at most DOC_UNIT_WORDS words, cut between sentences where possible."""
+    pieces: list[list[str]] = []
+    for sentence in _SENTENCE_END.split(paragraph):
+        words = sentence.split()
+        for start in range(0, len(words), DOC_UNIT_WORDS):
+            chunk = words[start:start + DOC_UNIT_WORDS]
+            if pieces and len(pieces[-1]) + len(chunk) <= DOC_UNIT_WORDS:
+                pieces[-1].extend(chunk)
+            else:
+                pieces.append(list(chunk))
+    return [" ".join(piece) for piece in pieces if piece]
+
+
 def docs_haystack(directory: str | Path) -> Haystack:
     """Paragraphs of the user's .txt/.md files, files in sorted path order."""
     root = Path(directory)
@@ -144,7 +161,8 @@ def docs_haystack(directory: str | Path) -> Haystack:
     hashes: dict[str, str] = {}
     for path in files:
         text, hashes[path.relative_to(root).as_posix()] = _read_text_file(path)
-        paragraphs.extend(" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip())
+        for block in re.split(r"\n\s*\n", text):
+            paragraphs.extend(_doc_units(block))
     return Haystack("docs", tuple(paragraphs), cyclic=False, separator="\n\n", source=f"docs:{root}",
                     folder_sha256=folder_sha256(hashes))
 
