@@ -181,7 +181,7 @@ def run(
         with _terminate_as_interrupt():
             result = runner.run(tasks, run_options)
     except RunInterrupted as exc:
-        err_console.print(f"{exc}; stored as interrupted. Resume with: {_resume_command()}", highlight=False,
+        err_console.print(f"{exc} (status interrupted); resume with: {_resume_command()}", highlight=False,
                           markup=False)
         raise typer.Exit(exc.exit_code) from None
     finally:

@@ -68,7 +68,7 @@ def test_interrupt_then_resume_matches_uninterrupted(tmp_path: Path, reference: 
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     assert f"run {run_id} interrupted: {stored} of {TOTAL} samples stored" in lines[0]
-    command = shlex.split(lines[0].split("Resume with: ", 1)[1])
+    command = shlex.split(lines[0].split("resume with: ", 1)[1])
     assert command[:2] == ["assay", "run"] and command[-2:] == ["--db", str(db)]
 
     # The printed command resumes the run; the first thing it says is that it does.
