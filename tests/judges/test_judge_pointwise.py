@@ -97,3 +97,36 @@ def test_reference_answer_is_shown_to_the_judge(store: Store, tmp_path: Path) ->
     prompts = [r["prompt"] for r in store.iter_samples(outcome.run.run_id)]
     assert any("[Reference answer, known to be correct]\nJupiter" in p for p in prompts)
     assert all(j.reference for j in iter_judgments(store, source=f"run:{outcome.run.run_id}"))
+
+
+class _StopsAfter:
+    """The scripted judge, interrupted (as by Ctrl-C) at its `calls`-th batch."""
+
+    def __init__(self, judge: object, calls: int) -> None:
+        self.judge, self.left = judge, calls
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.judge, name)
+
+    def generate(self, requests: list[object]) -> list[object]:
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt
+        return self.judge.generate(requests)  # type: ignore[attr-defined]
+
+
+def test_interrupted_judge_run_resumes(store: Store, tmp_path: Path) -> None:
+    from assay.runner import RunInterrupted
+
+    source = source_run(store, answering_model(tmp_path, "answers", ANSWERS))
+    prompt = load_prompt("pointwise", None, "helpfulness")
+    settings = JudgeSettings(show_progress=False, chunk_size=2)
+    plan = plan_judge(store, source, prompt, settings)
+    # Chunk 1 (two samples) is judged and re-asked, then chunk 2's first batch is interrupted.
+    with pytest.raises(RunInterrupted) as stopped:
+        execute(store, _StopsAfter(load_model(judge_spec(tmp_path, RULES)), 3), prompt, plan, settings)  # type: ignore[arg-type]
+    assert store.get_run(stopped.value.run_id)["status"] == "interrupted" and stopped.value.stored == 2
+    resumed = execute(store, load_model(judge_spec(tmp_path, RULES)), prompt, plan, settings)
+    assert resumed.run.resumed and resumed.run.run_id == stopped.value.run_id
+    assert resumed.run.stats["skipped_existing"] == 2 and resumed.run.stats["samples"] == 3
+    assert resumed.judgments == 5 and metric(resumed.run.metrics, "rubric_score") == pytest.approx(5.5)

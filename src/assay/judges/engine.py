@@ -32,6 +32,8 @@ class JudgeSettings:
     seed: int = 1234
     show_progress: bool = True
     rerun: bool = False
+    # Samples per store transaction: an interrupted judge run keeps what was stored and resumes from there.
+    chunk_size: int = 256
     model_args: dict[str, Any] = field(default_factory=dict)
     notify: Callable[[str], None] | None = None
 
@@ -133,6 +135,7 @@ def execute(store: Store, judge: Model, prompt: JudgePrompt, plan: JudgePlan, se
     wrapped = ReaskingJudge(judge, plan.tasks[0].parse, prompt.render_reask,
                             {"reask_sha256": prompt.spec()["reask_sha256"], "mode": prompt.mode})
     options = RunOptions(seed=settings.seed, limit=settings.limit, show_progress=settings.show_progress,
+                         chunk_size=settings.chunk_size,
                          recorded={"judge": {**plan.recorded, "judge": judge.spec}, "model_args": settings.model_args},
                          model_args=settings.model_args, reuse_complete=not settings.rerun, notify=settings.notify)
     result = Runner(wrapped, store).run(plan.tasks, options)
