@@ -135,3 +135,19 @@ def test_tasks_without_outputs_are_left_out_and_counted(capsys: pytest.CaptureFi
     # Named with --task, a task without outputs is an error.
     assert "no generated outputs" in _one_error(capsys, "judge", run_id, "--judge", judge, "--task", "arith_mc",
                                                 "--db", str(db))
+
+
+def test_battle_with_a_template_file(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path,
+                                     runs: tuple[str, str]) -> None:
+    from assay.types import sha256_hex
+
+    template = _write(tmp_path / "short.j2", "Q: {{ question }}\n1: {{ answer_a }}\n2: {{ answer_b }}\nSay [[A]] or [[B]].")
+    judge = judge_spec(tmp_path, [("1: Jupiter.", "[[A]]"), ("2: Jupiter.", "[[B]]"), ("Q:", "[[tie]]")])
+    code, out, err = _main(capsys, "battle", *runs, "--judge", judge, "--template", template, "--db", str(db), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    counts = {m["name"]: m["value"] for m in result["metrics"]}
+    assert (counts["wins_a"], counts["ties"], counts["n_judge_errors"]) == (1, 1, 0)
+    spec = next(iter(Store(str(db), read_only=True).get_run(result["id"])["manifest"]["tasks"].values()))["spec"]
+    assert spec["template"] == "file:short.j2"
+    assert spec["template_sha256"] == sha256_hex(Path(template).read_text(encoding="utf-8"))
