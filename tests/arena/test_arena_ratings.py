@@ -4,6 +4,7 @@ Davidson), the prompt-clustered bootstrap, rank intervals, Elo."""
 from __future__ import annotations
 
 import dataclasses
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -26,8 +27,7 @@ def test_worked_example_strengths() -> None:
     assert np.prod(list(strengths.values())) == pytest.approx(1.0)
 
 
-def test_matches_choix_and_statsmodels() -> None:
-    choix = pytest.importorskip("choix")
+def test_matches_choix_and_statsmodels(choix: ModuleType) -> None:
     import statsmodels.api as sm
 
     battles = battles_from_judgments(planted({"m0": 0.0, "m1": 0.5, "m2": -0.4, "m3": 1.2, "m4": 0.1}, 600, seed=3))
