@@ -97,7 +97,7 @@ def _row(name: str, entry: dict[str, Any] | None) -> list[str]:
         return [name, "—", "", ""]
     counted = f"{entry['k']:g}/{entry['n']}" if entry.get("n") is not None and "k" in entry else ""
     ci = entry.get("ci")
-    return [name, _fmt(entry["value"]), counted, f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""]
+    return [name, _fmt(entry["value"], 4), counted, f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""]
 
 
 def _print_agreement(report: dict[str, Any]) -> None:

@@ -130,19 +130,20 @@ class _ItemTables:
             self._win(i, 0, r.key, r.s, mindex)
         for key, orders in by_key.items():
             i = index[key[0]]
-            self._win(i, 1, key, ref[key], mindex, weight=1.0)
+            self._win(i, 1, key, ref[key], mindex)
             if len(orders) == 2:
                 self.both[i] += (orders["ab"] == ref[key] == orders["ba"], 1)
                 self.positional[i] += (orders["ab"] == orders["ba"], 1)
         for key in {r.key for r in ratings if r.order is None and r.key in ref} - set(by_key):
             self._win(index[key[0]], 1, key, ref[key], mindex)
 
-    def _win(self, i: int, who: int, key: Key, s: int, mindex: dict[str, int], weight: float = 1.0) -> None:
+    def _win(self, i: int, who: int, key: Key, s: int, mindex: dict[str, int]) -> None:
+        """One comparison of the judge (who=0) or the reference (who=1): (1 ∓ s)/2 to each side."""
         p, q = mindex[key[1]], mindex[key[2]]
-        self.wins[i, who, p] += weight * (1 - s) / 2
-        self.wins[i, who, q] += weight * (1 + s) / 2
-        self.games[i, who, p] += weight
-        self.games[i, who, q] += weight
+        self.wins[i, who, p] += (1 - s) / 2
+        self.wins[i, who, q] += (1 + s) / 2
+        self.games[i, who, p] += 1
+        self.games[i, who, q] += 1
 
     def weighted(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Sums over items for each row of `weights` (resamples × items)."""
