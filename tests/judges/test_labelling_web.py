@@ -90,3 +90,17 @@ def test_agreement_api_matches_the_library(labelled_store: Store, monkeypatch: p
     expected = agreement(list(iter_judgments(labelled_store)), "human", n_resamples=1000)["judges"][0]
     assert api["human_labels"] == 6 and api["judges"][0]["cohen_kappa"] == expected["cohen_kappa"]
     assert api["judges"][0]["accuracy"]["all"]["n"] == 12
+
+
+def test_agreement_page_reports_instead_of_failing(labelled_store: Store) -> None:
+    from dataclasses import replace
+
+    from assay.judges.store import add_judgments
+
+    judge_rows = [j for j in iter_judgments(labelled_store) if j.rater_kind == "judge"]
+    add_judgments(labelled_store, [replace(judge_rows[0], source="again")])  # the same rating, stored twice
+    add_judgments(labelled_store, [replace(judge_rows[0], rater="ann", rater_kind="human", source=SOURCE, order=None)])
+    client = TestClient(create_app(labelled_store, admin_token=""))
+    page = client.get("/agreement")
+    assert page.status_code == 200 and "twice in order" in page.text
+    assert "twice in order" in client.get("/api/agreement").json()["error"]

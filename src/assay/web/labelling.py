@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from assay.errors import AssayError
 from assay.judges.agreement import agreement
 from assay.judges.store import add_judgments, iter_judgments
 from assay.judges.types import Judgment
@@ -202,10 +203,14 @@ def agreement_summary(judgments: list[Judgment]) -> dict[str, Any]:
     humans = [j for j in judgments if j.rater_kind == "human"]
     judges = {j.rater for j in judgments if j.rater_kind == "judge"}
     summary: dict[str, Any] = {"human_labels": len(humans), "annotators": len({j.rater for j in humans}),
-                               "judges": []}
+                               "judges": [], "error": None}
     if not humans or not judges:
         return summary
-    report = agreement(judgments, "human", n_resamples=1000)
+    try:
+        report = agreement(judgments, "human", n_resamples=1000)
+    except AssayError as exc:  # e.g. only unreadable human votes, or one judge's data imported twice
+        summary["error"] = str(exc)
+        return summary
     summary["judges"] = [{key: entry.get(key) for key in ("judge", "items", "ratings", "errors", "accuracy",
                                                           "cohen_kappa", "positional_agreement")}
                          for entry in report["judges"]]
