@@ -163,7 +163,8 @@ def run(
     from assay.run_options import RunChoices, prepare_run
 
     # --haystack / --prompt-formats / --repeats: applied to every task or refused (one line), before the store opens.
-    tasks, options = prepare_run(parse_task_list(task), RunChoices(haystack, prompt_formats, repeats))
+    tasks, options = prepare_run(parse_task_list(task), RunChoices(haystack, prompt_formats, repeats,
+                                                                          data_dir, seed))
     store = _store(db, read_only=False)
     ctx = TaskContext(seed=seed, data_dir=data_dir or default_data_dir(), options=options)
     from assay.models.model_args import TRANSPORT_OPTIONS

@@ -7,6 +7,8 @@ option is applied to every task or refused with one line naming the task; never 
 - `--prompt-formats K`: multiple-choice tasks run under the first K formats; others refuse it.
 - `--repeats N`: each sample N times with sampled decoding (temperature 0.7, a seed per repeat);
   tasks scored by log-likelihood refuse it (every repeat would send the same requests).
+- `--data-dir DIR`: refused when no task of the run reads a file under it (found by reading the
+  tasks' data, `assay.manifest.task_specs_with_data`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import AssayError
-from assay.tasks.base import Task
+from assay.tasks.base import Task, TaskContext
 
 HAYSTACK = "haystack"
 PROMPT_FORMATS = "prompt_formats"
@@ -35,6 +37,9 @@ class RunChoices:
     haystack: Path | None = None
     prompt_formats: int | None = None
     repeats: int | None = None
+    # Only when given on the command line (the default data folder is never refused).
+    data_dir: Path | None = None
+    seed: int = 1234
 
     def given(self) -> dict[str, str]:
         """{option: how the user wrote it} for the options that were given."""
@@ -77,8 +82,20 @@ def prepare_run(tasks: Sequence[Task], choices: RunChoices) -> tuple[list[Task],
         options["haystack_dir"] = str(choices.haystack.resolve())
     if choices.prompt_formats is not None:
         options["prompt_formats"] = choices.prompt_formats
-    if choices.repeats is None:
-        return list(tasks), options
-    from assay.tasks.repeated import RepeatedTask
+    if choices.repeats is not None:
+        from assay.tasks.repeated import RepeatedTask
 
-    return [RepeatedTask(task, choices.repeats) for task in tasks], options
+        tasks = [RepeatedTask(task, choices.repeats) for task in tasks]
+    if choices.data_dir is not None:
+        _check_data_dir_read(tasks, choices.data_dir, TaskContext(seed=choices.seed, data_dir=choices.data_dir,
+                                                                  options=dict(options)))
+    return list(tasks), options
+
+
+def _check_data_dir_read(tasks: Sequence[Task], data_dir: Path, ctx: TaskContext) -> None:
+    from assay.manifest import task_specs_with_data
+
+    specs = task_specs_with_data(tasks, ctx)
+    if not any(label.startswith("data_dir:") for spec in specs.values() for label in spec["data_sha256"]):
+        raise AssayError(f"--data-dir {data_dir}: no task of this run reads a file from it "
+                         f"({', '.join(specs)}); leave it out")

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_support import assay, manifest, prompts, run_json
+from cli_support import assay, manifest, one_error_line, prompts, run_json, store_state
 
 TASK_YAML = """\
 name: provenance_capitals
@@ -79,12 +79,19 @@ def test_manifest_records_only_the_folders_that_were_read(yaml_task: Path) -> No
     items = (root / "task" / "items.jsonl").resolve()
     assert recorded["tasks"]["provenance_capitals"]["spec"]["data_sha256"] == {f"file:{items}": _sha256(items)}
     assert "data_dir" not in recorded["options"] and "haystack_dir" not in recorded["options"]
-    # A task that reads nothing records no data and no data folder, even when --data-dir is given.
-    arith = run_json("--model", "scripted:echo", "--task", "arith", "--limit", "2", "--data-dir", str(root / "d1"),
-                     "--db", str(db), cwd=root)
+    # A task that reads nothing records no data and no data folder ...
+    arith = run_json("--model", "scripted:echo", "--task", "arith", "--limit", "2", "--db", str(db), cwd=root)
     recorded = manifest(db, arith["id"])
     assert recorded["tasks"]["arith"]["spec"]["data_sha256"] == {}
     assert "data_dir" not in recorded["options"]
+    # ... and refuses a --data-dir it would not read, as does a YAML task whose file lies beside it.
+    (root / "unused").mkdir()
+    before = store_state(db)
+    for task in ("arith", str(yaml_task)):
+        refused = assay("run", "--model", "scripted:echo", "--task", task, "--data-dir", str(root / "unused"),
+                        "--db", str(db), cwd=root)
+        assert "--data-dir" in one_error_line(refused) and "no task of this run reads a file from it" in refused.stderr
+    assert store_state(db) == before
 
 
 def test_a_changed_haystack_folder_is_a_different_run(tmp_path: Path) -> None:
