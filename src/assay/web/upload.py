@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, insert, select
@@ -15,6 +15,8 @@ from assay.store.schema import metrics, runs, samples
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _INSERT_BATCH = 1000
+# The widest integer a store column holds (SQLite: 64 bits; Postgres refuses past 32 with a DataError).
+_Int = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class UploadError(ValueError):
@@ -37,7 +39,7 @@ class RunRecord(_Strict):
     config_key: str = Field(max_length=64)
     model_spec: str = Field(min_length=1, max_length=2000)
     tasks: list[str]
-    seed: int
+    seed: _Int
     manifest: dict[str, Any]
 
 
@@ -48,7 +50,7 @@ class MetricRecord(_Strict):
     ci_low: float | None = None
     ci_high: float | None = None
     stderr: float | None = None
-    n: int
+    n: _Int
     method: str = Field(max_length=64)
     extra: dict[str, Any] = Field(default_factory=dict)
     # The declaration (assay.metric_specs); absent in bundles exported before metrics were declared.
@@ -68,7 +70,7 @@ class SampleLine(_Strict):
     type: Literal["sample"]
     task: str = Field(min_length=1, max_length=200)
     sample_id: str = Field(min_length=1, max_length=200)
-    idx: int = Field(ge=0)
+    idx: int = Field(ge=0, le=2**63 - 1)
     cluster: str | None = Field(default=None, max_length=200)
     prompt: str | None = None
     target: Any = None
@@ -85,6 +87,15 @@ def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "line"
     return f"{where}: {first['msg']}"
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    """JSON may spell a lone surrogate (\\ud800); it is not text, and no database column or page can hold it."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def parse_bundle(body: bytes) -> tuple[RunLine, list[SampleLine]]:
@@ -106,6 +117,9 @@ def parse_bundle(body: bytes) -> tuple[RunLine, list[SampleLine]]:
             raise UploadError(f"line {number}: not valid JSON ({exc.msg})") from None
         if not isinstance(data, dict):
             raise UploadError(f"line {number}: expected a JSON object")
+        if _has_lone_surrogate(data):
+            raise UploadError(f"line {number}: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                              "which is not text and cannot be stored")
         try:
             if header is None:
                 if data.get("type") != "run":
