@@ -1,10 +1,13 @@
-"""Shared fixtures. Tests that need ../shared/data use `shared_data_dir`: on a user's fresh machine they
-skip; under CI (CI=true) a missing data folder is a failure, so a skipped conformance test can't pass CI."""
+"""Shared fixtures. Tests that need ../shared/data use `shared_data_dir`, tests that need lm-eval (the
+`parity` extra) use `lm_eval`: on a user's fresh machine they skip with the reason; under CI (CI=true) a
+missing data folder or package is a failure, so a skipped conformance test can't pass CI."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -23,6 +26,21 @@ def shared_data_dir() -> Path:
             pytest.fail("../shared/data is missing in CI: the conformance tests must run there")
         pytest.skip("../shared/data not present (a fresh machine): conformance tests skipped")
     return path
+
+
+def require_module(name: str, reason: str) -> ModuleType:
+    """Import an optional package, or skip with `reason` (fail under CI, which installs every extra)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if _in_ci():
+            pytest.fail(f"{reason}: CI installs every extra, so this test must run there")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lm_eval() -> ModuleType:
+    return require_module("lm_eval", "lm-eval is not installed (pip install -e '.[parity]')")
 
 
 @pytest.fixture()
