@@ -1,11 +1,14 @@
 """Fuzzing of the JSON API with the admin token, so the write endpoints run all the way to the store: whatever
 the inputs, no 500, and a rejected upload stores nothing. On SQLite and PostgreSQL. Derandomised, so a failure
-reproduces; bounded (≈ 300 schema-driven calls and 40 mutated bundles per backend).
+reproduces; bounded (≈ 360 schema-driven calls, 40 mutated bundles and ≈ 170 edge-value bundles per backend).
 
 1. schemathesis over the OpenAPI schema: every operation, query/path parameters and bodies from the schema.
 2. Bundles exported from a real run (`assay export`'s own code), then mutated by Hypothesis (a value replaced
-   by arbitrary JSON, a key deleted, a line dropped or repeated), uploaded; a stored one must render through
-   the API and the run page, then delete.
+   by arbitrary JSON or an extreme of its type, a key deleted, a line dropped or repeated), uploaded; a stored
+   one must render through the API and the run page, then delete.
+3. Every field of the run record, a metric row and a sample line, one at a time, at the edges of its type
+   (integers past 32 and 64 bits, NaN, NUL and lone surrogates in text, empty, null, missing): a random
+   mutation rarely lands on the one integer column that overflows, this sweep always does.
 
 Uses schemathesis' Python API (one Hypothesis strategy per operation) rather than its pytest plugin,
 whose collection hooks do not work with pytest 9."""
