@@ -151,3 +151,16 @@ def test_battle_with_a_template_file(capsys: pytest.CaptureFixture[str], db: Pat
     spec = next(iter(Store(str(db), read_only=True).get_run(result["id"])["manifest"]["tasks"].values()))["spec"]
     assert spec["template"] == "file:short.j2"
     assert spec["template_sha256"] == sha256_hex(Path(template).read_text(encoding="utf-8"))
+
+
+def test_unreachable_judge_keeps_the_run_and_names_the_judge(capsys: pytest.CaptureFixture[str], db: Path,
+                                                             runs: tuple[str, str]) -> None:
+    from servers.fake_openai import free_port
+
+    judge = f"openai:http://127.0.0.1:{free_port()}/v1#judge"
+    code, _, err = _main(capsys, "battle", *runs, "--judge", judge, "--judge-args", "max_retries=0,timeout=5",
+                         "--db", str(db), "--no-progress")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and lines[0].startswith(f"error: --judge {judge}: server"), err
+    assert "unreachable" in lines[0] and "resumes when you rerun the same command" in lines[0]
+    assert [run["status"] for run in Store(str(db), read_only=True).list_runs()][-1] == "running"

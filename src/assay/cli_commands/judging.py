@@ -75,6 +75,9 @@ def _execute(store: Any, judge: str, options: dict[str, Any], prompt: Any, plan:
     except RunInterrupted as exc:
         err_console.print(f"{exc}; stored as interrupted. Resume with: {_resume_command()}", highlight=False, markup=False)
         raise typer.Exit(exc.exit_code) from None
+    except AssayError as exc:  # an unreachable judge (exit code 1, the run kept) is named as the user named it
+        exc.args = (_as_judge_flag(str(exc)),)
+        raise
     finally:
         model.close()
 
