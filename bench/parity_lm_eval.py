@@ -1,31 +1,35 @@
 """assay vs lm-evaluation-harness on the embedded model: same transformers model, same local data,
 same prompts. Prints per-request log-likelihood agreement, per-sample correctness agreement and the
 wall-time ratio assay / lm-eval, measured here in one process (lm-eval's HFLM wraps the very same
-in-memory model). Run by hand:
+in-memory model). Exits 1 when a log-likelihood differs by more than 1e-4 or a sample scores differently
+(tests/parity runs a short slice of this in CI). Run by hand:
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/parity_lm_eval.py [--mc-limit 10] [--gen-limit 10]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/parity_lm_eval.py [--mc-limit 20] [--gen-limit 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from assay.models import load_model
 from assay.parity import run_parity
 from assay.tasks import get_task
 
-MC_TASKS = ("musr:team_allocation", "musr:object_placements", "musr:murder_mysteries")
+MC_TASKS = ("arith_mc", "musr:team_allocation", "musr:object_placements", "musr:murder_mysteries")
 GEN_TASKS = ("bbh_direct:boolean_expressions", "bbh_cot:boolean_expressions")
+LOGPROB_TOLERANCE = 1e-4
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mc-limit", type=int, default=10)
+    parser.add_argument("--mc-limit", type=int, default=20)
     parser.add_argument("--gen-limit", type=int, default=10)
     args = parser.parse_args()
     model = load_model("embedded")
     run_parity(get_task("arith_mc"), model, 2)  # warm both frameworks up
     total_assay = total_lm_eval = 0.0
+    failed = []
     print(f"{'task':40} {'samples':>7} {'requests':>8} {'max|Δlogp|':>11} {'mismatch':>8} {'assay s':>8} "
           f"{'lm-eval s':>9} {'ratio':>6}")
     for name in (*MC_TASKS, *GEN_TASKS):
@@ -33,12 +37,18 @@ def main() -> None:
         result = run_parity(get_task(name), model, limit)
         total_assay += result.assay_seconds
         total_lm_eval += result.lm_eval_seconds
+        diff = result.max_abs_logprob_diff
+        if (diff is not None and diff > LOGPROB_TOLERANCE) or result.correctness_mismatches or result.text_mismatches:
+            failed.append(name)
         delta = "—" if result.max_abs_logprob_diff is None else f"{result.max_abs_logprob_diff:.1e}"
         print(f"{name:40} {result.n_samples:7d} {result.n_requests:8d} {delta:>11} "
               f"{len(result.correctness_mismatches) + len(result.text_mismatches):8d} {result.assay_seconds:8.1f} "
               f"{result.lm_eval_seconds:9.1f} {result.time_ratio:6.3f}")
     print(f"total wall time assay / lm-eval = {total_assay:.1f} / {total_lm_eval:.1f} s = {total_assay / total_lm_eval:.3f}")
     print(f"log-likelihood prefill tokens computed by assay: {model.loglikelihood_stats}")
+    if failed:
+        sys.exit(f"parity FAILED (|Δlogp| > {LOGPROB_TOLERANCE:g} or a different outcome): {', '.join(failed)}")
+    print(f"parity holds: every |Δlogp| <= {LOGPROB_TOLERANCE:g}, every sample scored alike")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -106,8 +107,9 @@ def run_parity(task: Task, model: HFModel, limit: int, ctx: TaskContext | None =
     ours = dict(zip(unique, _assay_answers(model, unique), strict=True))
     assay_seconds = time.perf_counter() - start
 
-    diffs = [abs(ours[r].logprob - theirs[r].logprob) for r in unique
-             if isinstance(r, LoglikelihoodRequest) and ours[r].logprob is not None]
+    # A request one side could not score counts as an infinite difference, never as a skipped one.
+    diffs = [abs(mine - other) if (mine := ours[r].logprob) is not None and (other := theirs[r].logprob) is not None
+             else math.inf for r in unique if isinstance(r, LoglikelihoodRequest)]
     text_mismatches = [str(r.prompt)[-60:] for r in unique
                        if isinstance(r, GenerateRequest) and (ours[r].text or "") != (theirs[r].text or "")]
     mismatches = []
@@ -116,5 +118,8 @@ def run_parity(task: Task, model: HFModel, limit: int, ctx: TaskContext | None =
         other = task.score(sample, [theirs[r] for r in requests]).scores
         if mine != other:
             mismatches.append(sample.id)
+    generations = [r for r in unique if isinstance(r, GenerateRequest)]
+    details = {"non_empty_generations": sum(1 for r in generations if ours[r].text),
+               "generation_errors": sum(1 for r in generations if ours[r].error)}
     return ParityResult(task.name, len(items), len(unique), max(diffs) if diffs else None, mismatches,
-                        text_mismatches, assay_seconds, lm_eval_seconds)
+                        text_mismatches, assay_seconds, lm_eval_seconds, details)
