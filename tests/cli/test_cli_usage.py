@@ -48,6 +48,7 @@ def test_framework_usage_errors_are_one_line(tmp_path: Path, args: list[str], na
     (["run", "--model", "scripted:echo", "--task", "arth"], "did you mean arith?"),
     (["run", "--model", "scripted:echo", "--task", "bbh_cot:boolean_expresions"], "did you mean bbh_cot:boolean_expressions?"),
     (["run", "--model", "embeded", "--task", "arith"], "did you mean embedded?"),
+    (["run", "--model", "scripted:ecno", "--task", "arith"], "did you mean scripted:echo?"),
     (["run", "--model", "scripted:echo", "--task", "arith", "--model-args", "delay=1"], "did you mean delay_s?"),
     (["list", "rnus"], "did you mean runs?"),
 ])

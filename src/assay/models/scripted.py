@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,10 @@ class ScriptedModel:
             except ValueError:
                 raise AssayError(f"--model {self.spec}: expected scripted:slow=MS with MS a number") from None
         elif name not in ("echo", "constant", "zero"):
-            raise AssayError(f"--model {self.spec}: unknown scripted model {name!r}; "
-                             "expected echo, constant=TEXT, oracle=FILE, judge=FILE, zero or fail=K")
+            close = get_close_matches(name, ["echo", "constant", "oracle", "judge", "zero", "fail", "slow"], n=1)
+            hint = f" (did you mean scripted:{close[0]}?)" if close else ""
+            raise AssayError(f"--model {self.spec}: unknown scripted model {name!r}{hint}; "
+                             "expected echo, constant=TEXT, oracle=FILE, judge=FILE, zero, fail=K or slow=MS")
         self._tokenizer = WhitespaceTokenizer()
 
     def fingerprint(self) -> dict[str, Any]:
