@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from assay.metric_specs import MetricSpec, aggregate, score
 from assay.models.scripted import ScriptedModel
 from assay.runner import Runner, RunOptions
 from assay.store import Store
 from assay.tasks import TaskContext, register_task
+from assay.tasks.base import TaskBase
 from assay.tasks.longctx.heatmap import build_heatmap
 from assay.types import GenerateRequest, Response, Sample, Scored
 
@@ -71,7 +73,7 @@ LENGTHS = (128, 256, 512, 1024)
 DEPTHS = (0.0, 0.5, 1.0)
 
 
-class TinyTask:
+class TinyTask(TaskBase):
     """Each prompt ends with its answer word, so an echoing model scores where the target matches."""
 
     def __init__(self, name: str, family: str, n: int) -> None:
@@ -102,6 +104,10 @@ class TinyTask:
 
     def requests(self, sample: Sample) -> Sequence[GenerateRequest]:
         return [GenerateRequest(prompt=sample.input, max_tokens=16)]
+
+    def metrics(self) -> list[MetricSpec]:
+        return [score("exact_match", primary=True), aggregate("heatmap", None), aggregate("length_curve", None),
+                aggregate("ece", False)]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Scored:
         text_out = (responses[0].text or "").strip()

@@ -48,6 +48,12 @@ class MetricLine:
     method: str
     errors: int
     unparsable: int
+    # From the task's declaration: "↑" higher is better, "↓" lower is better, "" descriptive; the primary figure.
+    direction: str = ""
+    primary: bool = False
+
+
+_ARROWS = {True: "↑", False: "↓", None: ""}
 
 
 @dataclass
@@ -100,6 +106,7 @@ def metric_lines(run_id: str, rows: list[dict[str, Any]]) -> list[MetricLine]:
         # Task-level aggregates with a scalar value (effective length, ECE, spread, ...) get a line too.
         shown = [r for r in rows if r["task"] == task and (is_score_metric(r) or (
             r["method"] == "task" and isinstance(r.get("value"), (int, float))))]
+        shown.sort(key=lambda r: not r.get("primary"))  # the task's primary figure first
         if not shown and (task, "n_samples") in counts:
             # Samples but no scores (every request failed): still a line, so the failure is visible.
             n_samples = int(counts.get((task, "n_samples"), 0))
@@ -108,7 +115,7 @@ def metric_lines(run_id: str, rows: list[dict[str, Any]]) -> list[MetricLine]:
             ci = (f"[{format_number(r['ci_low'])}, {format_number(r['ci_high'])}]"
                   if r.get("ci_low") is not None and r.get("ci_high") is not None else "")
             lines.append(MetricLine(run_id, task, r["name"], format_number(r["value"]), ci, int(r["n"]), r["method"],
-                                    errors, unparsable))
+                                    errors, unparsable, _ARROWS[r.get("higher_is_better")], bool(r.get("primary"))))
     return lines
 
 

@@ -35,14 +35,11 @@ from assay.tasks.benchmarks.common import read_text
 from assay.tasks.benchmarks.generative import generative_task
 from assay.tasks.benchmarks.multiple_choice import multiple_choice_task
 from assay.tasks.benchmarks.rolling import rolling_task
-from assay.tasks.registry import register_task, task_entries
 from assay.tasks.yaml_data import exemplar_order, exemplars_for, fail, load_records, missing_file, resolve_file
 from assay.tasks.yaml_schema import JINJA, ExtractionSpec, TaskSpec, condense_validation_error
 from assay.types import Sample, sha256_hex
 
 Record = dict[str, Any]
-# Names this module registered (a YAML file may be loaded twice; a built-in may not be shadowed).
-_YAML_TASK_NAMES: set[str] = set()
 
 
 def _read_yaml(path: Path) -> tuple[Record, str]:
@@ -220,7 +217,7 @@ def load_yaml_task(path: Path) -> Task:
                    "data": spec.dataset.path or spec.dataset.hf,
                    "fixed_prompt_sha256": sha256_hex(fixed_prefix) if fixed_prefix else None}
     task = _build(spec, load, spec_fields, fixed_prefix)
-    _register(path, spec, task)
+    _check_name(path, spec)
     return task
 
 
@@ -252,10 +249,9 @@ def _build(spec: TaskSpec, load: Callable[[TaskContext], list[Sample]], spec_fie
                            metrics=spec.metrics, normalizers=extraction.normalize, spec=spec_fields)
 
 
-def _register(path: Path, spec: TaskSpec, task: Task) -> None:
-    """Make the task findable by name in this process (corpus aggregates look tasks up by name)."""
-    if spec.name not in _YAML_TASK_NAMES and any(entry.name == spec.name for entry in task_entries()):
+def _check_name(path: Path, spec: TaskSpec) -> None:
+    """A YAML task may not take a built-in task's name (results would be filed under the wrong task)."""
+    from assay.tasks.registry import task_entries  # the registry loads YAML tasks: imported here, not at the top
+
+    if any(entry.name == spec.name for entry in task_entries()):
         raise fail(path, "name", f"{spec.name!r} is already the name of a built-in task; choose another")
-    _YAML_TASK_NAMES.add(spec.name)
-    register_task(spec.name, family=spec.family, description=spec.description or f"declarative task {path}")(
-        lambda _variant: task)

@@ -103,9 +103,8 @@ def _variant_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for row in group:
             per_length[str(row["metadata"].get("target_length"))].append(float(row["scores"]["score"]))
         summary = summarize([float(r["scores"]["score"]) for r in group], [r.get("cluster") for r in group])
-        out.append({"name": f"variant/{variant}", "value": summary.value,
-                    "extra": {"n": summary.n, "ci_low": summary.ci_low, "ci_high": summary.ci_high,
-                              "by_length": {k: _mean(v) for k, v in per_length.items()}}})
+        out.append({"name": f"variant/{variant}", **summary.to_dict(),
+                    "extra": {"by_length": {k: _mean(v) for k, v in per_length.items()}}})
     return out
 
 
@@ -121,19 +120,11 @@ def _label_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             counts[str((row["metadata"] or {}).get("label") or row.get("error_kind") or "?")] += 1
         return dict(counts)
 
-    un_labels, an_labels = labels(unanswerable), labels(answerable)
-
-    def rate(counts: dict[str, int], label: str, n: int) -> float | None:
-        return counts.get(label, 0) / n if n else None
-
-    return [
-        {"name": "hallucination_rate", "value": rate(un_labels, "hallucination", len(unanswerable)),
-         "extra": {"over": "unanswerable twins (needle removed)", "labels": un_labels, "n": len(unanswerable)}},
-        {"name": "correct_decline_rate", "value": rate(un_labels, "correct_decline", len(unanswerable)),
-         "extra": {"over": "unanswerable twins", "labels": un_labels, "n": len(unanswerable)}},
-        {"name": "false_refusal_rate", "value": rate(an_labels, "false_refusal", len(answerable)),
-         "extra": {"over": "answerable twins (needle present)", "labels": an_labels, "n": len(answerable)}},
-    ]
+    # The rates themselves are the per-sample means `hallucination` and `false_refusal` (with CIs); this row
+    # only adds the label counts behind them.
+    counts = {"unanswerable": labels(unanswerable), "answerable": labels(answerable)}
+    return [{"name": "labels", "value": None, "n": len(answerable) + len(unanswerable),
+             "extra": {**counts, "n_unanswerable": len(unanswerable), "n_answerable": len(answerable)}}]
 
 
 def _counterfactual_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -148,7 +139,8 @@ def _counterfactual_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     fmt = {k: "—" if v is None else f"{v:.2f}" for k, v in rates.items()}
     note = (f"counterfactual: answers from the document {fmt['doc_answer_rate']} vs prior knowledge "
             f"{fmt['prior_answer_in_doc_rate']} with the document; closed-book prior {fmt['closed_book_prior_rate']}")
-    return [{"name": "counterfactual", "value": rates["doc_answer_rate"],
+    # The rates are means of per-sample scores, already listed with CIs: this row carries the comparison note.
+    return [{"name": "counterfactual", "value": None,
              "extra": {**rates, "n_doc": len(doc), "n_closed_book": len(closed), "note": note}}]
 
 
@@ -173,10 +165,6 @@ def longctx_aggregate(rows: Sequence[dict[str, Any]], threshold: float = 85.6) -
     usable = _usable(rows)
     for row in usable:
         row["metadata"] = row.get("metadata") or {}
-    empty = [float((r["scores"] or {}).get("empty_output", 0.0)) for r in usable]
     # The heatmap sees failed samples too: their cells stay on the grid, empty, instead of vanishing.
     out = _heatmap_rows(list(rows), threshold) + _variant_rows(usable) + _label_rows(usable)
-    out += _counterfactual_rows(usable) + _needle_depth_rows(usable)
-    out.append({"name": "empty_output_rate", "value": _mean(empty),
-                "extra": {"n": len(empty), "note_scale": "0..1; empty outputs are also counted in n_unparsable"}})
-    return out
+    return out + _counterfactual_rows(usable) + _needle_depth_rows(usable)
