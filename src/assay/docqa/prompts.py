@@ -1,0 +1,74 @@
+"""The prompts of question generation, of the docqa task and of faithfulness checking. Plain text (documents
+may hold any characters, so no format strings); every prompt text is hashed into what it produces (the set's
+header, the tasks' specs), so changing one is visible."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from assay.judges.prompts import PROMPTS_DIR
+from assay.tasks.yaml_schema import JINJA
+from assay.types import canonical_json, sha256_hex
+
+QUESTION = {
+    "factual": "Write one question that can be answered from the text above. Write only the question.",
+    "multi_hop": "Write one question whose answer needs both paragraphs above. Write only the question.",
+    "summary": "Write one question that asks for a short summary of the text above. Write only the question.",
+    "no_info": "Write one question about the subject of the text above that the text does not answer. "
+               "Write only the question.",
+}
+ANSWER = "Answer the question in one or two sentences, using only the text above."
+NO_INFO_CHECK = "Does the text above answer this question? Reply with one word: yes or no."
+# The gold answer of a no_info question (what a faithful system says).
+NO_INFO_ANSWER = "The document does not say."
+
+TASK_INSTRUCTION = ("Answer the question using only the document below. If the document does not contain the "
+                    "answer, say that the document does not say.")
+
+CLAIMS = ("Split the answer into short separate claims, one per line, each line starting with \"- \".\n\n"
+          "Example answer: Paris is the capital of France and has two airports.\n"
+          "Claims:\n- Paris is the capital of France.\n- Paris has two airports.")
+VERIFY = ("According to the document above, is the claim true, false, or unknown (the document does not say)? "
+          "Reply with one word: true, false or unknown.")
+
+EXPECTED = {
+    "question": "one line: the question, ending with '?'",
+    "answer": "one line: the answer",
+    "yes_no": "one word: yes or no",
+    "claims": "the claims, one per line, each line starting with \"- \"",
+    "verdict": "one word: true, false or unknown",
+}
+_REASK = JINJA.from_string((PROMPTS_DIR / "reask.j2").read_text(encoding="utf-8"))
+
+
+def reask(kind: str) -> Callable[[str], str]:
+    """The judges' re-ask text for a reply of this kind that could not be read."""
+    return lambda problem: _REASK.render(problem=problem, expected=EXPECTED[kind]).strip()
+
+
+def question_prompt(kind: str, evidence: list[str]) -> str:
+    return "\n\n".join([*evidence, QUESTION[kind]])
+
+
+def answer_prompt(evidence: list[str], question: str) -> str:
+    return "\n\n".join([*evidence, f"Question: {question}\n{ANSWER}"])
+
+
+def no_info_check_prompt(document: str, question: str) -> str:
+    return f"{document}\n\nQuestion: {question}\n{NO_INFO_CHECK}"
+
+
+def claims_prompt(question: str, answer: str) -> str:
+    return f"{CLAIMS}\n\nQuestion: {question}\nAnswer: {answer}\nClaims:"
+
+
+def verify_prompt(document: str, claim: str) -> str:
+    return f"Document:\n{document}\n\nClaim: {claim}\n\n{VERIFY}"
+
+
+def generation_prompts_sha256() -> str:
+    return sha256_hex(canonical_json([QUESTION, ANSWER, NO_INFO_CHECK, NO_INFO_ANSWER, EXPECTED]))
+
+
+def judging_prompts_sha256() -> str:
+    return sha256_hex(canonical_json([CLAIMS, VERIFY, EXPECTED]))
