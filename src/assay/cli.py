@@ -165,13 +165,14 @@ def run(
     # --haystack / --prompt-formats / --repeats: applied to every task or refused (one line), before the store opens.
     tasks, options = prepare_run(parse_task_list(task), RunChoices(haystack, prompt_formats, repeats,
                                                                           data_dir, seed))
-    store = _store(db, read_only=False)
     ctx = TaskContext(seed=seed, data_dir=data_dir or default_data_dir(), options=options)
     from assay.models.model_args import TRANSPORT_OPTIONS
     from assay.runner import RunInterrupted
 
+    # The model loads before the store opens: a bad model spec or file leaves no database behind.
     loaded = load_model(model, **model_options)
     try:
+        store = _store(db, read_only=False)
         runner = Runner(loaded, store)
         recorded = {"model_args": model_options, "data_dir": str(ctx.data_dir) if ctx.data_dir else None, **options}
         run_options = RunOptions(
