@@ -59,6 +59,7 @@ class HFModel:
         pad = loaded.tokenizer.pad_token_id
         pad = pad if pad is not None else self._tokenizer.prefix_token_id
         self.scorer: Scorer = Scorer(loaded.model, device, self.max_context, pad)
+        self.scorer.share_document_prefix = reuse_prefix  # contexts sharing a long prefix run it once
         eos_ids = {self._tokenizer.eos_token_id} if self._tokenizer.eos_token_id is not None else set()
         configured = getattr(getattr(loaded.model, "generation_config", None), "eos_token_id", None)
         eos_ids |= set(configured) if isinstance(configured, list) else ({configured} if configured is not None else set())

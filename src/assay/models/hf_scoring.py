@@ -5,7 +5,9 @@ and we sum log P(continuation token | everything before it) over the continuatio
 
 Three paths, all giving the same numbers (within float32 noise, tested to 1e-4):
 - shared context: several items with the same context (a question and its choices) run the
-  context once; its KV cache is copied for a right-padded batch of the continuations;
+  context once; its KV cache is copied for a right-padded batch of the continuations; contexts
+  that share a long token prefix (several questions after one document, one few-shot block) run
+  that prefix once too (`share_document_prefix`, the hf backend's reuse_prefix option);
 - batched: the rest, sorted by length (longest first, so memory problems show up at once),
   left-padded with explicit position ids and attention masks, logits kept only for the tail;
 - segmented: inputs too long for one pass (rolling windows at 8k) are fed in segments that
@@ -18,6 +20,7 @@ import copy
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
 
 import torch
@@ -30,6 +33,8 @@ SEGMENT_TOKENS = 1024
 MAX_BATCH = 32
 # Context tokens whose KV cache may be held at once when a shared context is copied for its choices.
 KV_TOKENS = 32768
+# Contexts whose common token prefix is at least this long run that prefix once (a document, few-shot block).
+MIN_SHARED_PREFIX = 256
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,10 @@ class TokenScore:
     logprob: float
     is_greedy: bool
     n_tokens: int
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    return sum(1 for _ in takewhile(lambda pair: pair[0] == pair[1], zip(a, b, strict=False)))
 
 
 def cache_keyword(model: Any) -> str:
@@ -76,6 +85,7 @@ class Scorer:
         self.cache_kw = cache_keyword(model)
         # Counters for tests and benchmarks: tokens fed to the model vs. the one-request-at-a-time count.
         self.stats = {"computed": 0, "naive": 0}
+        self.share_document_prefix = True
 
     def _forward(self, input_ids: torch.Tensor, computed: int, **kwargs: Any) -> torch.Tensor:
         self.stats["computed"] += computed
@@ -92,14 +102,23 @@ class Scorer:
                 continue
             by_context.setdefault(item.context, []).append(index)
         singles: list[int] = []
+        shared: list[tuple[int, ...]] = []
         for context, indices in by_context.items():
             longest = max(len(items[i].continuation) for i in indices)
             if len(indices) >= 2 and len(context) >= 2 and len(context) + longest - 1 <= self.max_length:
-                for index, score in zip(indices, self._score_shared(context, [items[i].continuation for i in indices]),
-                                        strict=True):
-                    results[index] = score
+                shared.append(context)
             else:
                 singles.extend(indices)
+        for group, common in self._prefix_groups(shared):
+            base = None
+            if common:
+                base = (new_cache(self.model), common)
+                self.prefill(group[0][:common], base[0])
+            for context in group:
+                indices = by_context[context]
+                for index, score in zip(indices, self._score_shared(context, [items[i].continuation for i in indices],
+                                                                    base), strict=True):
+                    results[index] = score
         for index, score in self._score_batched([(i, items[i]) for i in singles]).items():
             results[index] = score
         return [r for r in results if r is not None]
@@ -178,9 +197,34 @@ class Scorer:
         assert logits is not None, "prefill needs at least one token"
         return logits[0, -1]
 
-    def _score_shared(self, context: tuple[int, ...], continuations: list[tuple[int, ...]]) -> list[TokenScore]:
-        prefix_cache = new_cache(self.model)
-        self.prefill(context[:-1], prefix_cache)
+    def _prefix_groups(self, contexts: list[tuple[int, ...]]) -> list[tuple[list[tuple[int, ...]], int]]:
+        """Contexts in token order, in runs sharing at least MIN_SHARED_PREFIX leading tokens, each run with the
+        length of its common prefix (0: run each context on its own)."""
+        if not self.share_document_prefix:
+            return [([context], 0) for context in contexts]
+        groups: list[tuple[list[tuple[int, ...]], int]] = []
+        for context in sorted(contexts):
+            if groups:
+                group, common = groups[-1]
+                # In token order, the run's common prefix is the smallest common prefix of neighbours.
+                joint = min(common or len(group[0]) - 1, common_prefix_length(group[-1], context), len(context) - 1)
+                if joint >= MIN_SHARED_PREFIX:
+                    group.append(context)
+                    groups[-1] = (group, joint)
+                    continue
+            groups.append(([context], 0))
+        return groups
+
+    def _score_shared(self, context: tuple[int, ...], continuations: list[tuple[int, ...]],
+                      base: tuple[Any, int] | None = None) -> list[TokenScore]:
+        """`base`: a KV cache holding the first n tokens of `context` (a prefix shared with other contexts)."""
+        if base is None:
+            prefix_cache = new_cache(self.model)
+            self.prefill(context[:-1], prefix_cache)
+        else:
+            prefix_cache = copy.deepcopy(base[0])
+            if len(context) - 1 > base[1]:
+                self.prefill(context[base[1]:-1], prefix_cache)
         prefix_len = len(context) - 1
         # Each continuation reads the context's last token and its own tokens but the last.
         suffixes = [[context[-1], *cont[:-1]] for cont in continuations]
