@@ -24,6 +24,9 @@ def test_set_has_types_answers_and_evidence_spans_inside_passages(tmp_path: Path
     assert counts["candidates"] == 8
     dropped = sum(v for k, v in counts.items() if k not in ("candidates", "kept", "reasked"))
     assert counts["kept"] + dropped == counts["candidates"] == len(question_set.questions) + dropped
+    # ... and listed with its reason and problem.
+    assert sorted(r["reason"] for r in question_set.header.rejected) == sorted(
+        k for k, v in counts.items() if k not in ("candidates", "kept", "reasked") for _ in range(v))
     # The two multi_hop, summary and no_info candidates asked the same question: one of each pair is dropped.
     assert counts["near_duplicates"] == 3
     assert {q.type for q in question_set.questions} == {"factual", "multi_hop", "summary", "no_info"}
@@ -51,6 +54,8 @@ def test_unreadable_replies_are_reasked_once_then_counted(tmp_path: Path) -> Non
     # "Sure, here is one." was re-asked and the second reply read; "Why do you ask?" is no answer, twice.
     assert "Who built the Harrow Mill?" in questions
     assert counts["answer_unreadable"] == 1 and "When did the mill close?" not in questions
+    [rejected] = question_set.header.rejected
+    assert rejected["question"] == "When did the mill close?" and "a question instead of an answer" in rejected["detail"]
     assert counts["reasked"] == 2 and counts["kept"] == 5
     built = next(q for q in question_set.questions if q.question == "Who built the Harrow Mill?")
     assert built.answer == "Edith Calloway built it in 1784." and built.depth_bin == "0-25"

@@ -31,6 +31,7 @@ from assay.scoring.copying import words
 from assay.types import GenerateRequest, Message
 
 NEAR_DUPLICATE_JACCARD = 0.7
+REQUEST_FAILED = "request failed"
 NO_INFO_OVERLAP = 0.75
 SUMMARY_WINDOW = 3
 RULES = {
@@ -116,14 +117,7 @@ def _ask(model: Model, texts: list[str], reader: Callable[[str | None], Read], k
                 for t in texts]
     responses = asker.generate(requests)
     counts["reasked"] += asker.reasked
-    out = []
-    for response in responses:
-        if response.error is not None:
-            counts["request_failed"] += 1
-            out.append(Read(error=f"request failed: {response.error}"))
-        else:
-            out.append(reader(response.text))
-    return out
+    return [Read(error=f"{REQUEST_FAILED}: {r.error}") if r.error is not None else reader(r.text) for r in responses]
 
 
 def _sentences(text: str) -> list[set[str]]:
@@ -143,13 +137,27 @@ def jaccard(a: str, b: str) -> float:
     return len(set_a & set_b) / len(set_a | set_b) if set_a | set_b else 1.0
 
 
-def _drop(candidates: list[Candidate], reads: list[Read], reason: str, counts: Counter[str]) -> list[tuple[Candidate, Any]]:
+@dataclass
+class Tally:
+    """Every candidate not kept: counted by reason, and listed (with the problem) in the set's header."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def drop(self, candidate: Candidate, reason: str, detail: str | None = None) -> None:
+        self.counts[reason] += 1
+        self.rejected.append({"doc": candidate.doc.id, "type": candidate.type, "index": candidate.index,
+                              "reason": reason, "question": candidate.question, "detail": detail})
+
+
+def _drop(candidates: list[Candidate], reads: list[Read], reason: str, tally: Tally) -> list[tuple[Candidate, Any]]:
     kept = []
     for candidate, read in zip(candidates, reads, strict=True):
         if read.ok:
             kept.append((candidate, read.value))
-        elif not read.error or not read.error.startswith("request failed"):
-            counts[reason] += 1
+        else:
+            failed = bool(read.error and read.error.startswith(REQUEST_FAILED))
+            tally.drop(candidate, REQUEST_FAILED.replace(" ", "_") if failed else reason, read.error)
     return kept
 
 
@@ -158,18 +166,19 @@ def generate_set(model: Model, documents: Sequence[Document], settings: Generate
     if unknown or not settings.types:
         raise AssayError(f"--types: unknown question type {unknown[0] if unknown else '(none)'!r}; expected some of "
                          f"{', '.join(QUESTION_TYPES)}")
-    counts: Counter[str] = Counter()
+    tally = Tally()
+    counts = tally.counts
     candidates = plan_candidates(documents, settings, counts)
     counts["candidates"] = len(candidates) + counts["too_few_passages"]
     ask = lambda texts, reader, kind, tokens=settings.max_tokens: _ask(  # noqa: E731
         model, texts, reader, kind, tokens, settings.seed, counts)
     question_texts = [prompts.question_prompt(c.type, c.evidence_texts if c.spans else [c.doc.text]) for c in candidates]
-    with_question = _drop(candidates, ask(question_texts, read_question, "question"), "question_unreadable", counts)
+    with_question = _drop(candidates, ask(question_texts, read_question, "question"), "question_unreadable", tally)
     for candidate, question in with_question:
         candidate.question = question
     answerable = [c for c, _ in with_question if c.type != "no_info"]
     answered = _drop(answerable, ask([prompts.answer_prompt(c.evidence_texts, c.question or "") for c in answerable],
-                                     read_answer, "answer"), "answer_unreadable", counts)
+                                     read_answer, "answer"), "answer_unreadable", tally)
     for candidate, answer in answered:
         candidate.answer = answer
     no_info = []
@@ -179,33 +188,35 @@ def generate_set(model: Model, documents: Sequence[Document], settings: Generate
         overlap = lexical_overlap(candidate.question or "", candidate.doc.text)
         candidate.checks["lexical_overlap"] = round(overlap, 3)
         if overlap >= NO_INFO_OVERLAP:
-            counts["no_info_lexical_overlap"] += 1
+            tally.drop(candidate, "no_info_lexical_overlap", f"overlap {overlap:.2f}")
         else:
             no_info.append(candidate)
     checked = _drop(no_info, ask([prompts.no_info_check_prompt(c.doc.text, c.question or "") for c in no_info],
-                                 read_yes_no, "yes_no", 16), "no_info_check_unreadable", counts)
+                                 read_yes_no, "yes_no", 16), "no_info_check_unreadable", tally)
     for candidate, says_answered in checked:
         candidate.checks["generator_says_answered"] = says_answered
         if says_answered:
-            counts["no_info_answered_by_check"] += 1
+            tally.drop(candidate, "no_info_answered_by_check")
         else:
             candidate.answer = prompts.NO_INFO_ANSWER
     ready = [c for c in candidates if c.question is not None and c.answer is not None]
-    questions = _deduplicated(ready, counts)
+    questions = _deduplicated(ready, tally)
     counts["kept"] = len(questions)
     header = Header(format=FORMAT, version=VERSION, generator=model.spec, generator_fingerprint=model.fingerprint(),
                     seed=settings.seed, types=list(settings.types), per_doc=settings.per_doc,
                     prompts_sha256=prompts.generation_prompts_sha256(), rules=RULES, counts=dict(sorted(counts.items())),
+                    rejected=tally.rejected,
                     documents=[SetDocument(id=d.id, path=d.path, sha256=d.sha256, text=d.text) for d in documents])
     return QuestionSet(header=header, questions=questions)
 
 
-def _deduplicated(ready: list[Candidate], counts: Counter[str]) -> list[Question]:
+def _deduplicated(ready: list[Candidate], tally: Tally) -> list[Question]:
     kept: list[Question] = []
     for c in ready:
         assert c.question is not None and c.answer is not None
-        if any(jaccard(c.question, k.question) >= NEAR_DUPLICATE_JACCARD for k in kept):
-            counts["near_duplicates"] += 1
+        twin = next((k for k in kept if jaccard(c.question, k.question) >= NEAR_DUPLICATE_JACCARD), None)
+        if twin is not None:
+            tally.drop(c, "near_duplicates", f"like {twin.id}")
             continue
         evidence = [Evidence(start=s.start, end=s.end, depth_percent=depth_percent(s, len(c.doc.text))) for s in c.spans]
         depth = round(sum(e.depth_percent for e in evidence) / len(evidence), 2) if evidence else None

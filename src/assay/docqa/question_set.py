@@ -60,6 +60,8 @@ class Header(BaseModel):
     prompts_sha256: str
     rules: dict[str, str]
     counts: dict[str, int]
+    # Each candidate not kept: doc, type, index, reason (a key of counts), its question if any, the problem.
+    rejected: list[dict[str, Any]] = Field(default_factory=list)
     documents: list[SetDocument]
 
 
