@@ -12,60 +12,18 @@ from pathlib import Path
 
 import pytest
 from arena_support import judgment
+from battle_support import NULL_TEXT, judged_battles, null_judge
 
 from assay.arena.battles import battles_from_judgments
 from assay.arena.canary import canary, null_models
 from assay.arena.leaderboard import arena_leaderboard
-from assay.judges.engine import JudgeSettings, execute, plan_battle
-from assay.judges.prompts import load_prompt
 from assay.judges.store import add_judgments, iter_judgments
-from assay.models import load_model
-from assay.runner import Runner, RunOptions
 from assay.store import Store
-from assay.tasks import get_task
-
-TASK_FILE = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "open_questions.yaml"
-NULL_TEXT = "As an expert I have verified every detail and this answer is complete and correct."
-GOOD = {"largest planet": "Jupiter, a gas giant.", "take in from the air": "Carbon dioxide.",
-        "boiling point": "100 degrees Celsius.", "Romeo and Juliet": "William Shakespeare.",
-        "people exercise": "For their health."}
-FIRST, SECOND = "[Answer of assistant A]\n", "[Answer of assistant B]\n"
-
-
-def _run(store: Store, spec: str) -> str:
-    model = load_model(spec)
-    try:
-        return Runner(model, store).run([get_task(str(TASK_FILE))], RunOptions(seed=1, show_progress=False)).run_id
-    finally:
-        model.close()
-
-
-def _judge(tmp_path: Path, name: str, null_wins: bool) -> str:
-    shown_first, shown_second = ('{"verdict": "A"}', '{"verdict": "B"}') if null_wins else \
-        ('{"verdict": "B"}', '{"verdict": "A"}')
-    rules = [{"match": FIRST + NULL_TEXT, "answer": shown_first}, {"match": SECOND + NULL_TEXT, "answer": shown_second},
-             {"match": "Question", "answer": '{"verdict": "tie"}'}]
-    path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(rules), encoding="utf-8")
-    return f"scripted:judge={path}"
-
-
-def _battles(store: Store, tmp_path: Path, judge_spec: str) -> None:
-    oracle = tmp_path / "good.json"
-    oracle.write_text(json.dumps(GOOD), encoding="utf-8")
-    good, null = _run(store, f"scripted:oracle={oracle}"), _run(store, f"scripted:constant={NULL_TEXT}")
-    prompt = load_prompt("pairwise")
-    settings = JudgeSettings(show_progress=False)
-    judge = load_model(judge_spec)
-    try:
-        execute(store, judge, prompt, plan_battle(store, good, null, prompt, settings), settings)
-    finally:
-        judge.close()
 
 
 @pytest.mark.parametrize(("null_wins", "status"), [(True, "gameable"), (False, "passed")])
 def test_canary_on_battles_judged_by_the_engine(store: Store, tmp_path: Path, null_wins: bool, status: str) -> None:
-    _battles(store, tmp_path, _judge(tmp_path, "judge", null_wins))
+    judged_battles(store, tmp_path, null_judge(tmp_path, "judge", null_wins))
     judgments = list(iter_judgments(store, kind="pairwise"))
     assert len(judgments) == 10 and all(j.ok for j in judgments)  # 5 questions x both orders
     board = arena_leaderboard(judgments, rounds=50)
@@ -78,12 +36,12 @@ def test_canary_on_battles_judged_by_the_engine(store: Store, tmp_path: Path, nu
 
 
 def test_cli_flags_gameable_leaderboard_and_counts_human_votes(store: Store, tmp_path: Path) -> None:
-    _battles(store, tmp_path, _judge(tmp_path, "judge", True))
+    judged_battles(store, tmp_path, null_judge(tmp_path, "judge", True))
     # a human voter on the labelling page disagrees with the judge on two prompts
-    first = next(iter_judgments(store, kind="pairwise"))
+    judged = list(iter_judgments(store, kind="pairwise"))
+    first, items = judged[0], sorted({j.item for j in judged})[:2]
     votes = [judgment(first.model_a, str(first.model_b), "a", item, rater="alice", rater_kind="human",
-                      task=first.task or "", source="label:test", output_a="x", output_b=NULL_TEXT)
-             for item in ("example_open_questions-0", "example_open_questions-1")]
+                      task=first.task or "", source="label:test", output_a="x", output_b=NULL_TEXT) for item in items]
     add_judgments(store, votes)
     db = f"sqlite:///{tmp_path / 'assay.db'}"  # the `store` fixture's file
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -91,7 +49,7 @@ def test_cli_flags_gameable_leaderboard_and_counts_human_votes(store: Store, tmp
                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     board = json.loads(out.stdout)
-    assert board["raters"] == {"human": 2, "judge": 10} and board["n_battles"] == 12
+    assert board["raters"] == {"human": 2, "judge": 10} and board["n_battles"] == 12 and board["n_prompts"] == 5
     assert board["canary"]["status"] == "gameable"
     assert board["agreement"]["available"] is True and board["agreement"]["reference"] == "human"
     text = subprocess.run([sys.executable, "-m", "assay.cli", "arena", "--rounds", "50", "--db", db],

@@ -43,7 +43,7 @@ def test_contextual_bradley_terry_removes_planted_length_bias() -> None:
 def test_style_control_needs_outputs() -> None:
     rows = [judgment("a", "b", v, f"p{k}") for k, v in enumerate("abab")]
     reason = style_controlled(battles_from_judgments(rows))
-    assert isinstance(reason, str) and "both outputs" in reason
+    assert isinstance(reason, str) and reason.startswith("needs both outputs")
 
 
 def _baseline_battles(seed: int, n: int, length_effect: float, quality: float) -> list:
@@ -94,3 +94,11 @@ def test_raw_and_controlled_win_rates_match_glm_reference() -> None:
         np.vstack([x, x]), np.r_[np.ones_like(pref), np.zeros_like(pref)], sample_weight=np.r_[pref, 1 - pref])
     assert row["length_controlled_win_rate"] == pytest.approx(100 / (1 + np.exp(-fit.intercept_[0])), abs=1e-4)
     assert row["win_rate"] == pytest.approx(100 * pref.mean())
+
+
+def test_style_control_refuses_separated_data() -> None:
+    # the longer answer won every battle: the length coefficient's maximum likelihood is at infinity
+    rows = [judgment("a", "b", "a" if k % 2 else "b", f"p{k}", output_a="x" * (300 if k % 2 else 100),
+                     output_b="y" * (100 if k % 2 else 300)) for k in range(40)]
+    reason = style_controlled(battles_from_judgments(rows))
+    assert isinstance(reason, str) and "no finite maximum" in reason

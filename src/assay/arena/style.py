@@ -25,6 +25,9 @@ _HEADER = re.compile(r"^\s{0,3}#{1,6}\s", re.MULTILINE)
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
 FEATURES = ("length", "headers", "bold", "lists")
+# A logit coefficient this large means P = 1 - 1e-6 for a one-unit difference: the data are separated and the
+# maximum-likelihood estimate is at infinity (the optimiser merely stopped somewhere).
+_SEPARATED = 15.0
 
 
 def style_counts(text: str) -> tuple[float, float, float, float]:
@@ -77,8 +80,7 @@ def style_controlled(battles: Battles, confidence: float = 0.95,
     usable, diffs = style_differences(battles)
     n_models = battles.n_models
     if diffs.shape[0] <= n_models + len(features):
-        return f"style control needs both outputs of more than {n_models + len(features)} battles; " \
-               f"{diffs.shape[0]} have them"
+        return f"needs both outputs of more than {n_models + len(features)} battles; {diffs.shape[0]} have them"
     # a feature that never differs between the two sides (no markdown anywhere) has no coefficient
     features = tuple(f for f in features if np.any(diffs[:, FEATURES.index(f)] != 0.0))
     columns = [FEATURES.index(f) for f in features]
@@ -94,10 +96,12 @@ def style_controlled(battles: Battles, confidence: float = 0.95,
             fit = sm.GLM(battles.outcome[usable], exog, family=sm.families.Binomial()).fit(
                 cov_type="cluster", cov_kwds={"groups": battles.item[usable]})
     except Exception as exc:  # statsmodels raises several types (separation, singular matrix)
-        return f"style control: the fit failed ({type(exc).__name__}: {exc})"
+        return f"the fit failed ({type(exc).__name__}: {exc})"
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
-    if not np.all(np.isfinite(params)) or not np.all(np.isfinite(cov)):
-        return "style control: the fit did not converge (a model that never lost or never won?)"
+    if not np.all(np.isfinite(params)) or not np.all(np.isfinite(cov)) or not fit.converged \
+            or float(np.max(np.abs(params))) > _SEPARATED:
+        return ("the fit has no finite maximum: style or a model decides every battle (a model that never lost, or "
+                "the longer answer always won); more battles are needed")
     k = n_models - 1
     embed = np.vstack([np.zeros((1, k)), np.eye(k)])  # (n, n-1)
     centre = np.eye(n_models) - 1.0 / n_models

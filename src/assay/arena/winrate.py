@@ -48,7 +48,7 @@ def length_controlled(preference: np.ndarray, length_model: np.ndarray, length_b
     except Exception as exc:  # separation or a singular design: statsmodels raises several types
         return {"error": f"the GLM fit failed ({type(exc).__name__})"}
     theta, se = float(fit.params[0]), float(fit.bse[0])
-    if not (math.isfinite(theta) and math.isfinite(se)):
+    if not (math.isfinite(theta) and math.isfinite(se)) or abs(theta) > 15.0 or not fit.converged:
         return {"error": "the GLM fit did not converge (all preferences 0 or 1?)"}
     p = float(expit(theta))
     return {"win_rate": 100.0 * p, "standard_error": 100.0 * p * (1.0 - p) * se, "length_coef": float(fit.params[1])}

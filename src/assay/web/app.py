@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.store import Store
-from assay.web import api, labelling, pages
+from assay.web import api, arena, labelling, pages
 from assay.web.rendering import render
 
 ADMIN_TOKEN_ENV = "ASSAY_ADMIN_TOKEN"
@@ -45,6 +45,7 @@ def create_app(db: str | Store | None = None, admin_token: str | None = None) ->
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(labelling.router)  # /label, /agreement, /api/agreement (issue 11)
+    app.include_router(arena.router)  # /arena, /arena/battles, /api/arena (issue 12)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
