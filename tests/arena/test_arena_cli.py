@@ -44,6 +44,8 @@ def test_usage_errors(tmp_path: Path) -> None:
         ("arena", "--ties", "davidson"): "no battle was a tie",
         ("arena", "--method", "elo", "--ties", "davidson"): "--ties davidson",
         ("winrate", "--baseline", "Z"): "--baseline",
+        ("winrate", "--baseline", "A", "--null-model", "ghost"): "--null-model ghost",
+        ("winrate", "--baseline", "A", "--canary-threshold", "-1"): "--canary-threshold",
     }
     for args, expected in cases.items():
         assert expected in _one_error(_assay(*args, "--db", db, cwd=tmp_path)), args

@@ -106,4 +106,8 @@ def winrates(judgments: Iterable[Judgment], baseline: str, declared_null: Iterab
         rows.append(row)
     rows.sort(key=lambda r: (-(r["win_rate"] if r["win_rate"] is not None else -1.0), r["model"], r["rater"]))
     battles = battles_from_judgments(against)
+    unknown = [m for m in declared_null if m not in battles.models]
+    if unknown:
+        raise AssayError(f"--null-model {unknown[0]}: not an entrant against {baseline}; entrants: "
+                         f"{', '.join(battles.models)}")
     return {"baseline": baseline, "rows": rows, "canary": canary(battles, declared_null, threshold)}
