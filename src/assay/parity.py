@@ -119,7 +119,9 @@ def run_parity(task: Task, model: HFModel, limit: int, ctx: TaskContext | None =
         if mine != other:
             mismatches.append(sample.id)
     generations = [r for r in unique if isinstance(r, GenerateRequest)]
-    details = {"non_empty_generations": sum(1 for r in generations if ours[r].text),
+    details = {"greedy_mismatches": sum(1 for r in unique if isinstance(r, LoglikelihoodRequest)
+                                        and ours[r].is_greedy != theirs[r].is_greedy),
+               "non_empty_generations": sum(1 for r in generations if ours[r].text),
                "generation_errors": sum(1 for r in generations if ours[r].error)}
     return ParityResult(task.name, len(items), len(unique), max(diffs) if diffs else None, mismatches,
                         text_mismatches, assay_seconds, lm_eval_seconds, details)

@@ -34,6 +34,7 @@ def test_multiple_choice_log_likelihoods_match_lm_eval(model) -> None:
     assert result.max_abs_logprob_diff is not None
     assert result.max_abs_logprob_diff <= LOGPROB_TOLERANCE, result.max_abs_logprob_diff
     assert result.correctness_mismatches == []
+    assert result.details["greedy_mismatches"] == 0
 
 
 def test_greedy_generations_match_lm_eval(model, shared_data_dir: Path) -> None:
