@@ -154,6 +154,12 @@ def register(app: typer.Typer) -> None:
         _print_metrics(verify, f"faithfulness run {verify.run_id} — judge {judge} on run {run['id']}", json_output,
                        {"claims_run": claims.run_id, "skipped": skipped, "claims_metrics": claims.metrics})
         if not json_output:
+            from assay.cli_commands.judging import _judge_errors_line
+
+            for result in (claims, verify):
+                task_name = next(m["task"] for m in result.metrics)
+                console.print(f"{task_name}: {_judge_errors_line(result.metrics, task_name)}", highlight=False,
+                              markup=False)
             console.print(f"claims run id: {claims.run_id}; faithfulness run id: {verify.run_id} (per-claim records in "
                           f"its samples); not checked: {skipped or 'none'}", highlight=False, markup=False)
 
