@@ -1,8 +1,8 @@
 """Strict readers of generator and judge replies. Each returns a `Read`: a value, or an error that the caller
 counts (never a silent drop and never a score). Formats are the ones the prompts ask for, kept plain because a
 small local model can follow them: a question line, an answer line, yes/no, a bulleted list of claims, a
-one-word claim verdict: true/false/unknown or supported/contradicted/not_found (or {"verdict": ...} /
-[[verdict]], as the judges' parser reads)."""
+claim verdict: "The claim is true|false|unknown." or a word supported/contradicted/not_found (or
+{"verdict": ...} / [[verdict]], as the judges' parser reads)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ VERDICTS = ("supported", "contradicted", "not_found")
 MAX_QUESTION_WORDS = 40
 MAX_CLAIMS = 20
 _PREFIX = re.compile(r"^\s*(?:\*\*)?(question|answer|verdict|claims?)\s*(?:\*\*)?\s*:\s*", re.IGNORECASE)
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+(.+?)\s*$")
+_BULLET = re.compile(r"^\s*(?:(?:[-*•]|\d{1,2}[.)])\s+|claims?\s*\d*\s*:\s*)(\S.*?)\s*$", re.IGNORECASE)
 _TAG = re.compile(r"\[\[\s*([^\[\]\n]{1,20}?)\s*\]\]")
 
 
@@ -94,7 +94,7 @@ def read_yes_no(text: str | None) -> Read:
 
 
 def read_claims(text: str | None) -> Read:
-    """The claims of a bulleted or numbered list (the first run of list lines), or {"claims": [...]}."""
+    """The claims of a list (the first run of lines starting with "Claim:", "- " or "1."), or {"claims": [...]}."""
     if text is None or not text.strip():
         return Read(error="empty output")
     start = text.find("{")
@@ -116,7 +116,7 @@ def read_claims(text: str | None) -> Read:
         elif claims and line.strip():
             break  # the list has ended: what follows is not a claim
     if not claims:
-        return Read(error=f"no list of claims (lines starting with '- '): {_excerpt(text)}")
+        return Read(error=f"no list of claims (lines starting with 'Claim:'): {_excerpt(text)}")
     return _claims(claims)
 
 
@@ -158,7 +158,7 @@ def read_verdict(text: str | None) -> Read:
             return Read(error=f"tagged verdicts {sorted(_TAG.findall(text))} are not exactly one of {', '.join(VERDICTS)}")
         return Read(tags.pop())
     line = _unquote(_first_line(text) or "").lower()
-    match = re.match(r"(supported|contradicted|not[ _-]found|true|false|unknown)\b", line)
+    match = re.match(r"(?:the claim is )?(supported|contradicted|not[ _-]found|true|false|unknown)\b", line)
     if match:
         return Read(_verdict_word(match.group(1)))
-    return Read(error=f"the reply does not start with true, false or unknown: {_excerpt(text)}")
+    return Read(error=f"the reply does not start with 'The claim is' true, false or unknown: {_excerpt(text)}")

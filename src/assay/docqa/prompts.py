@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from assay.judges.prompts import PROMPTS_DIR
-from assay.tasks.yaml_schema import JINJA
 from assay.types import canonical_json, sha256_hex
 
 QUESTION = {
@@ -25,25 +23,26 @@ NO_INFO_ANSWER = "The document does not say."
 TASK_INSTRUCTION = ("Answer the question using only the document below. If the document does not contain the "
                     "answer, say that the document does not say.")
 
-CLAIMS = ("Split the answer into short separate claims, one per line, each line starting with \"- \".\n\n"
+CLAIMS = ("Split the answer into short separate claims, one per line, each line starting with \"Claim:\".\n\n"
           "Example answer: Paris is the capital of France and has two airports.\n"
-          "Claims:\n- Paris is the capital of France.\n- Paris has two airports.")
+          "Claim: Paris is the capital of France.\nClaim: Paris has two airports.")
 VERIFY = ("According to the document above, is the claim true, false, or unknown (the document does not say)? "
-          "Reply with one word: true, false or unknown.")
+          "Reply with one sentence: \"The claim is true.\", \"The claim is false.\" or \"The claim is unknown.\"")
 
 EXPECTED = {
     "question": "one line: the question, ending with '?'",
     "answer": "one line: the answer",
     "yes_no": "one word: yes or no",
-    "claims": "the claims, one per line, each line starting with \"- \"",
-    "verdict": "one word: true, false or unknown",
+    "claims": "the claims, one per line, each line starting with \"Claim:\"",
+    "verdict": "one sentence: \"The claim is true.\", \"The claim is false.\" or \"The claim is unknown.\"",
 }
-_REASK = JINJA.from_string((PROMPTS_DIR / "reask.j2").read_text(encoding="utf-8"))
+# The judges' re-ask asks for a JSON object; these replies are plain lines, so the same turn in their words.
+REASK = "Your reply could not be read: {problem}.\nReply again with only {expected}, nothing else."
 
 
 def reask(kind: str) -> Callable[[str], str]:
-    """The judges' re-ask text for a reply of this kind that could not be read."""
-    return lambda problem: _REASK.render(problem=problem, expected=EXPECTED[kind]).strip()
+    """The follow-up turn (sent once, by the judges' ReaskingJudge) for a reply of this kind that could not be read."""
+    return lambda problem: REASK.replace("{problem}", problem).replace("{expected}", EXPECTED[kind])
 
 
 def question_prompt(kind: str, evidence: list[str]) -> str:
@@ -59,7 +58,7 @@ def no_info_check_prompt(document: str, question: str) -> str:
 
 
 def claims_prompt(question: str, answer: str) -> str:
-    return f"{CLAIMS}\n\nQuestion: {question}\nAnswer: {answer}\nClaims:"
+    return f"{CLAIMS}\n\nQuestion: {question}\nAnswer: {answer}"
 
 
 def verify_prompt(document: str, claim: str) -> str:
@@ -67,8 +66,8 @@ def verify_prompt(document: str, claim: str) -> str:
 
 
 def generation_prompts_sha256() -> str:
-    return sha256_hex(canonical_json([QUESTION, ANSWER, NO_INFO_CHECK, NO_INFO_ANSWER, EXPECTED]))
+    return sha256_hex(canonical_json([QUESTION, ANSWER, NO_INFO_CHECK, NO_INFO_ANSWER, EXPECTED, REASK]))
 
 
 def judging_prompts_sha256() -> str:
-    return sha256_hex(canonical_json([CLAIMS, VERIFY, EXPECTED]))
+    return sha256_hex(canonical_json([CLAIMS, VERIFY, EXPECTED, REASK]))
