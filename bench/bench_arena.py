@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from assay.arena.battles import Battles
-from assay.arena.bradley_terry import fit_ratings
-from assay.arena.pairs import pair_counts, prompt_draws
+from assay.arena.bradley_terry import bootstrap_chunk, fit_ratings
+from assay.arena.pairs import draw_chunk, pair_counts
 
 N_MODELS, N_BATTLES, N_PROMPTS, ROUNDS, ANCHOR_ROUNDS = 100, 100_000, 10_000, 1000, 20
 
@@ -40,14 +40,15 @@ def choix_fits(battles: Battles, rounds: int) -> tuple[np.ndarray, float]:
     counts = pair_counts(battles)
     start = time.perf_counter()
     fits = []
-    for weights in prompt_draws(len(battles.items), rounds, 0, rounds):
-        first, second, tied = counts.resample(weights)
-        for k in range(rounds):
-            comp = np.zeros((battles.n_models, battles.n_models))
-            comp[counts.first, counts.second] = first[k] + tied[k] / 2
-            comp[counts.second, counts.first] = second[k] + tied[k] / 2
-            theta = choix.ilsr_pairwise_dense(comp, tol=1e-9)
-            fits.append(theta - theta.mean())
+    # the same resamples as fit_ratings' first chunk
+    weights = draw_chunk(len(battles.items), ROUNDS, 0, bootstrap_chunk(battles.n_models), 0)[:rounds]
+    first, second, tied = counts.resample(weights)
+    for k in range(rounds):
+        comp = np.zeros((battles.n_models, battles.n_models))
+        comp[counts.first, counts.second] = first[k] + tied[k] / 2
+        comp[counts.second, counts.first] = second[k] + tied[k] / 2
+        theta = choix.ilsr_pairwise_dense(comp, tol=1e-9)
+        fits.append(theta - theta.mean())
     return np.array(fits), (time.perf_counter() - start) / rounds
 
 

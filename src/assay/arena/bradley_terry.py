@@ -19,7 +19,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from assay.arena.battles import Battles
-from assay.arena.pairs import PairCounts, pair_counts, prompt_draws, resampled_wins, win_cells
+from assay.arena.pairs import PairCounts, draw_chunk, pair_counts, prompt_draws, resampled_wins, win_cells
 from assay.arena.solvers import DEFAULT_RIDGE, fit_davidson, fit_half_ties, one_step_starts
 from assay.errors import AssayError
 from assay.stats.ranking import interval_ranks
@@ -58,6 +58,11 @@ class Ratings:
         return sorted(rows, key=lambda r: (-float(r["rating"]), str(r["model"])))  # type: ignore[arg-type]
 
 
+def bootstrap_chunk(n_models: int) -> int:
+    """Resamples solved together: ≤125, and ≤1.25M win-matrix cells (bounded memory, cache-sized stacks)."""
+    return max(1, min(_CHUNK, _CELLS_PER_CHUNK // (n_models * n_models)))
+
+
 def percentile_interval(estimate: np.ndarray, draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of each column, widened if needed so it contains the estimate."""
     tail = (1.0 - confidence) / 2.0
@@ -87,17 +92,16 @@ def fit_ratings(battles: Battles, *, ties: Ties = "half", rounds: int = 1000, se
         full_wins = counts.dense(*counts.half_tie_wins())
         theta = fit_half_ties(full_wins, ridge=ridge)
         cells = win_cells(battles)
-        chunk = max(1, min(_CHUNK, _CELLS_PER_CHUNK // (n * n)))
-        chunks = list(prompt_draws(len(battles.items), rounds, seed, chunk))
+        chunk = bootstrap_chunk(n)
 
         def refit(k: int) -> None:
-            wins = resampled_wins(cells, chunks[k], n)
+            wins = resampled_wins(cells, draw_chunk(len(battles.items), rounds, seed, chunk, k), n)
             start = one_step_starts(wins, full_wins, theta, ridge)
-            draws[k * chunk:k * chunk + len(chunks[k])] = fit_half_ties(wins, theta0=start, ridge=ridge)
+            draws[k * chunk:k * chunk + len(wins)] = fit_half_ties(wins, theta0=start, ridge=ridge)
 
         # NumPy and LAPACK release the GIL: chunks run in parallel threads, each writing its own rows.
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            list(pool.map(refit, range(len(chunks))))
+            list(pool.map(refit, range(-(-rounds // chunk))))
     else:
         theta, tie_parameter = fit_davidson(n, counts.first, counts.second, counts.first_wins, counts.second_wins,
                                             counts.ties, ridge=ridge)

@@ -87,12 +87,19 @@ def resampled_wins(cells: sparse.csr_matrix, draws: np.ndarray, n: int) -> np.nd
     return np.ascontiguousarray((cells @ draws.T).T).reshape(draws.shape[0], n, n)
 
 
+def draw_chunk(n_items: int, rounds: int, seed: int, chunk: int, k: int) -> np.ndarray:
+    """Chunk k of `rounds` resamples, (≤chunk, n_items) draw counts: each round draws n_items prompts with
+    replacement. Chunk k has its own child seed, so chunks can be drawn in any order or thread and the
+    result depends only on (seed, rounds, chunk)."""
+    start = k * chunk
+    size = min(chunk, rounds - start)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(k + 1)[k])
+    picked = rng.integers(0, n_items, size=(size, n_items))
+    offsets = (np.arange(size) * n_items)[:, None]
+    return np.bincount((picked + offsets).ravel(), minlength=size * n_items).reshape(size, n_items).astype(float)
+
+
 def prompt_draws(n_items: int, rounds: int, seed: int, chunk: int) -> Iterator[np.ndarray]:
-    """(≤chunk, n_items) draw counts per round: each round draws n_items prompts with replacement.
-    Chunks come from one generator, so the draws depend only on `seed` and `rounds`."""
-    rng = np.random.default_rng(seed)
-    for start in range(0, rounds, chunk):
-        size = min(chunk, rounds - start)
-        picked = rng.integers(0, n_items, size=(size, n_items))
-        offsets = (np.arange(size) * n_items)[:, None]
-        yield np.bincount((picked + offsets).ravel(), minlength=size * n_items).reshape(size, n_items).astype(float)
+    """All chunks in order (see `draw_chunk`)."""
+    for k in range(-(-rounds // chunk)):
+        yield draw_chunk(n_items, rounds, seed, chunk, k)
