@@ -12,7 +12,7 @@ from docqa_support import cli, make_set, one_error, rules_spec, run_set
 
 from assay.store import Store
 
-CLAIMS = "Split the answer into short separate claims"
+CLAIMS = "Split the answer above into short separate claims"
 ANSWERS = {"Bramwell family add": "They added a third floor. They built a railway.",
            "Who built the Harrow Mill?": "Edith Calloway built it in 1784.",
            "Question:": "The document does not say."}

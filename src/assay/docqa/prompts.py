@@ -23,9 +23,8 @@ NO_INFO_ANSWER = "The document does not say."
 TASK_INSTRUCTION = ("Answer the question using only the document below. If the document does not contain the "
                     "answer, say that the document does not say.")
 
-CLAIMS = ("Split the answer into short separate claims, one per line, each line starting with \"Claim:\".\n\n"
-          "Example answer: Paris is the capital of France and has two airports.\n"
-          "Claim: Paris is the capital of France.\nClaim: Paris has two airports.")
+# No worked example: a small judge copies an example's claims as its own.
+CLAIMS = "Split the answer above into short separate claims. Write each claim on its own line, starting with \"Claim:\"."
 VERIFY = ("According to the document above, is the claim true, false, or unknown (the document does not say)? "
           "Reply with one sentence: \"The claim is true.\", \"The claim is false.\" or \"The claim is unknown.\"")
 
@@ -58,7 +57,7 @@ def no_info_check_prompt(document: str, question: str) -> str:
 
 
 def claims_prompt(question: str, answer: str) -> str:
-    return f"{CLAIMS}\n\nQuestion: {question}\nAnswer: {answer}"
+    return f"Question: {question}\nAnswer: {answer}\n\n{CLAIMS}"
 
 
 def verify_prompt(document: str, claim: str) -> str:
