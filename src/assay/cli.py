@@ -140,6 +140,10 @@ def run(
                                                   "default 120)")] = None,
     prompt_formats: Annotated[int | None, typer.Option("--prompt-formats", min=1, help="K prompt formats")] = None,
     repeats: Annotated[int | None, typer.Option("--repeats", min=1, help="each sample N times, sampled decoding")] = None,
+    perturb: Annotated[str | None, typer.Option("--perturb", help="pair each sample with perturbed copies: typos,"
+                                                "case,whitespace,option_shuffle,distractor,paraphrase")] = None,
+    generator: Annotated[str | None, typer.Option("--generator", help="model that writes --perturb paraphrase's "
+                                                  "rewrites")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="samples per store transaction")] = 256,
     no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="where long-context heatmap PNGs go")] = Path("assay_out"),
@@ -163,9 +167,16 @@ def run(
     from assay.run_options import RunChoices, prepare_run
 
     # --haystack / --prompt-formats / --repeats: applied to every task or refused (one line), before the store opens.
-    tasks, options = prepare_run(parse_task_list(task), RunChoices(haystack, prompt_formats, repeats,
-                                                                          data_dir, seed))
+    choices = RunChoices(haystack, prompt_formats, repeats, data_dir, seed)
+    tasks, options = prepare_run(parse_task_list(task), choices)
     ctx = TaskContext(seed=seed, data_dir=data_dir or default_data_dir(), options=options)
+    from assay.perturb.options import check_tasks, perturb_choices, perturbed_tasks
+
+    perturbing = perturb_choices(perturb, generator, choices.given())  # refused with one line, before any model loads
+    if perturbing.names:
+        check_tasks(tasks, perturbing, ctx)
+        if not perturbing.paraphrase:
+            tasks = perturbed_tasks(tasks, perturbing)
     from assay.models.model_args import TRANSPORT_OPTIONS
     from assay.runner import RunInterrupted
 
@@ -173,6 +184,8 @@ def run(
     loaded = load_model(model, **model_options)
     try:
         store = _store(db, read_only=False)
+        if perturbing.paraphrase:
+            tasks = _with_paraphrases(tasks, perturbing, loaded, store, ctx, seed, limit)
         runner = Runner(loaded, store)
         recorded = {"model_args": model_options, "data_dir": str(ctx.data_dir) if ctx.data_dir else None, **options}
         run_options = RunOptions(
@@ -195,6 +208,10 @@ def run(
     console.print(metrics_table(result.metrics, f"run {result.run_id} — {loaded.spec}"))
     for line in _run_notes(result):
         console.print(line)
+    from assay.perturb.report import robustness_lines
+
+    for line in robustness_lines(result.metrics):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     from assay.tasks.longctx.report import run_report_lines
 
     # Long-context runs: the length × depth table and the heatmap's path.
@@ -202,6 +219,22 @@ def run(
         console.print(line, highlight=False, markup=False, soft_wrap=True)
     state = " (resumed)" if result.resumed else " (identical run, stored before; --rerun to run again)" if result.reused else ""
     console.print(f"run id: [bold]{result.run_id}[/bold]" + state)
+
+
+def _with_paraphrases(tasks: list[Any], perturbing: Any, loaded: Any, store: Any, ctx: Any, seed: int,
+                      limit: int | None) -> list[Any]:
+    """--perturb paraphrase: the generator's pre-pass run (cached, stored as its own run), then the wrapped tasks."""
+    from assay.models import load_model
+    from assay.perturb.options import perturbed_tasks, run_paraphrase_prepass
+
+    generator = loaded if perturbing.generator == loaded.spec else load_model(perturbing.generator)
+    try:
+        tables = run_paraphrase_prepass(generator, store, tasks, ctx, seed, limit,
+                                        notify=lambda line: err_console.print(line, highlight=False, markup=False))
+    finally:
+        if generator is not loaded:
+            generator.close()
+    return perturbed_tasks(tasks, perturbing, tables)
 
 
 def _run_notes(result: Any) -> list[str]:
