@@ -97,7 +97,8 @@ def register(app: typer.Typer) -> None:
             console.print("not kept: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(dropped.items())),
                           highlight=False, markup=False)
         if not question_set.questions:
-            raise AssayError(f"-o {output}: no question was kept (see the counts above); try another --generator")
+            raise AssayError(f"-o {output}: no question was kept (counts above; each rejected candidate and its problem "
+                             "are in the file's header); try another --generator")
 
     @docqa.command("judge")
     def judge(
