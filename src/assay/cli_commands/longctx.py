@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,13 @@ def register(app: typer.Typer) -> None:
                                                   "(default: the regex-wordpiece-v1 fallback)")] = None,
         haystack: Annotated[Path | None, typer.Option("--haystack", help="folder of .txt/.md files")] = None,
         max_context: Annotated[int | None, typer.Option("--max-context", min=1, help="reject longer targets")] = None,
+        perturb: Annotated[str | None, typer.Option("--perturb", help="add perturbed copies (see assay run --perturb)")]
+        = None,
+        generator: Annotated[str | None, typer.Option("--generator", help="--perturb paraphrase's rewriting model")]
+        = None,
+        db: Annotated[str | None, typer.Option("--db", help="store of the paraphrase pre-pass (default assay.db)")]
+        = None,
+        limit: Annotated[int | None, typer.Option("--limit", min=1, help="at most N original samples per task")] = None,
     ) -> None:
         """Generate a suite deterministically and write it as JSONL (same seed → identical bytes)."""
         from rich.console import Console
@@ -39,6 +46,14 @@ def register(app: typer.Typer) -> None:
 
         tasks, options = prepare_run(parse_task_list(task), RunChoices(haystack=haystack))  # --haystack: used or refused
         ctx = TaskContext(seed=seed, max_context=max_context, options=options)
+        from assay.data_paths import default_data_dir
+        from assay.perturb.options import check_tasks, perturb_choices
+
+        perturbing = perturb_choices(perturb, generator, {})
+        if perturbing.names:
+            ctx.data_dir = default_data_dir()
+            check_tasks(tasks, perturbing, ctx)
+            tasks = _perturbed(tasks, perturbing, ctx, seed, limit, db)
         loaded = None
         if model is not None:
             from assay.models import load_model
@@ -47,11 +62,26 @@ def register(app: typer.Typer) -> None:
             ctx.tokenizer = loaded.tokenizer()
             ctx.max_context = max_context or loaded.max_context
         try:
-            count = dump_suite(tasks, ctx, output)
+            count = dump_suite(tasks, ctx, output, limit)
         finally:
             if loaded is not None:
                 loaded.close()
         Console().print(f"wrote {count} samples to {output}", highlight=False)
+
+    def _perturbed(tasks: list, perturbing: Any, ctx: Any, seed: int, limit: int | None, db: str | None) -> list:
+        from assay.perturb.options import perturbed_tasks, run_paraphrase_prepass
+
+        if not perturbing.paraphrase:
+            return perturbed_tasks(tasks, perturbing)
+        from assay.models import load_model
+        from assay.store import Store
+
+        generator = load_model(perturbing.generator)
+        try:
+            tables = run_paraphrase_prepass(generator, Store(db), tasks, ctx, seed, limit)
+        finally:
+            generator.close()
+        return perturbed_tasks(tasks, perturbing, tables)
 
     @app.command()
     def heatmap(

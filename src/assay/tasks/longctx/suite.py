@@ -11,10 +11,16 @@ from assay.tasks.base import Task, TaskContext
 from assay.types import canonical_json, request_to_dict
 
 
-def suite_lines(tasks: Sequence[Task], ctx: TaskContext) -> list[str]:
+def suite_lines(tasks: Sequence[Task], ctx: TaskContext, limit: int | None = None) -> list[str]:
+    """`limit`: at most that many original samples per task, with their copies (`metadata["base_id"]`)."""
     lines = []
     for task in tasks:
+        bases: set[str] = set()
         for sample in task.samples(ctx):
+            base = sample.metadata.get("base_id", sample.id)
+            if limit is not None and base not in bases and len(bases) == limit:
+                break
+            bases.add(base)
             record = {"task": task.name, "id": sample.id, "input": sample.input, "target": sample.target,
                       "cluster": sample.cluster, "metadata": sample.metadata,
                       "requests": [request_to_dict(r) for r in task.requests(sample)]}
@@ -22,8 +28,8 @@ def suite_lines(tasks: Sequence[Task], ctx: TaskContext) -> list[str]:
     return lines
 
 
-def dump_suite(tasks: Sequence[Task], ctx: TaskContext, path: str | Path) -> int:
+def dump_suite(tasks: Sequence[Task], ctx: TaskContext, path: str | Path, limit: int | None = None) -> int:
     """Write the suite to `path` (UTF-8, '\\n' line ends); returns the number of samples."""
-    lines = suite_lines(tasks, ctx)
+    lines = suite_lines(tasks, ctx, limit)
     Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return len(lines)
