@@ -2,7 +2,7 @@
 
 The clean copy keeps its id, cluster and scores (its rows equal a plain run's); a perturbed copy is
 `{id}~{perturbation}`, in the original's cluster, with metadata `base_id` and `perturbation`, and its
-scores renamed `{score}@{perturbation}` so that the per-sample means stay apart. The task-level rows
+scores renamed `{score}@{perturbation}` (`renamed`) so that the per-sample means stay apart. The task-level rows
 pair every perturbed copy with its original on the task's primary score (`paired_rows`). A copy
 whose requests are identical to the original's is still run and paired, and counted (`n_unchanged`);
 a sample a perturbation cannot change (the generator wrote nothing) gets no copy and is counted
@@ -24,6 +24,17 @@ from assay.types import Request, Response, Sample, Scored, request_to_dict
 CLEAN = "clean"
 
 
+def renamed(score: str, perturbation: str, families: tuple[str, ...] = ()) -> str:
+    """A perturbed copy's score name: `acc` → `acc@typos`; a member of a declared family `leak/*`
+    (families are prefixes such as "leak/") → `leak@typos/email`, so it stays a family member."""
+    if score.endswith("/*"):
+        return f"{score[:-2]}@{perturbation}/*"
+    for prefix in families:
+        if score.startswith(prefix):
+            return f"{prefix[:-1]}@{perturbation}/{score[len(prefix):]}"
+    return f"{score}@{perturbation}"
+
+
 class PerturbedTask:
     def __init__(self, inner: Task, perturbations: Sequence[Perturbation], generator: str | None = None) -> None:
         self.inner = inner
@@ -32,7 +43,9 @@ class PerturbedTask:
         self.name = inner.name
         self.family = inner.family
         self._seed = 0
-        self._primary = MetricDeclarations(inner.name, inner.metrics()).primary
+        declared = MetricDeclarations(inner.name, inner.metrics())
+        self._primary = declared.primary
+        self._inner_families = tuple(declared.families)
 
     def spec(self) -> dict[str, Any]:
         extra = {"perturb_generator": self.generator} if self.generator else {}
@@ -49,9 +62,9 @@ class PerturbedTask:
 
     def metrics(self) -> Sequence[MetricSpec]:
         inner = list(self.inner.metrics())
-        perturbed = [MetricSpec(f"{s.name}@*", s.higher_is_better, s.scale, "mean", False,
-                                f"{s.name} on the perturbed copies (@perturbation)")
-                     for s in inner if s.aggregation == "mean"]
+        perturbed = [MetricSpec(renamed(s.name, p.name), s.higher_is_better, s.scale, "mean", False,
+                                f"{s.name} on the copies perturbed by {p.name}")
+                     for p in self.perturbations for s in inner if s.aggregation == "mean"]
         return [*inner, *perturbed,
                 aggregate("perturb_diff/*", True, f"perturbed − clean {self._primary}, paired (CI, p in extra)",
                           scale="difference"),
@@ -91,7 +104,9 @@ class PerturbedTask:
         scored = self.inner.score(self._base(sample), responses)
         perturbation = sample.metadata["perturbation"]
         if perturbation != CLEAN:
-            scored = dataclasses.replace(scored, scores={f"{k}@{perturbation}": v for k, v in scored.scores.items()})
+            families = self._inner_families
+            scored = dataclasses.replace(scored, scores={renamed(k, perturbation, families): v
+                                                         for k, v in scored.scores.items()})
         return scored
 
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
