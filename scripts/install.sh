@@ -8,6 +8,16 @@ python3 -m venv .venv
 # torch first and pinned: the CPU wheel (an unpinned torch may resolve to a multi-GB CUDA build).
 .venv/bin/pip install -q "torch==2.13.0"
 if [ "${1:-}" = "--dev" ]; then
+  # llama-cpp-python ships no wheels: it compiles (~5 min), once per machine, into a wheel kept outside the
+  # clone. It is built for a generic x86-64 CPU (AVX2): a native build uses AMX tile instructions wherever the
+  # CPU advertises them, and virtual machines that do not grant AMX state kill the process on the first
+  # matrix multiply (general protection fault in libggml-cpu, seen on this project's CI machines).
+  llama_version=0.3.36
+  wheels="${XDG_CACHE_HOME:-$HOME/.cache}/assay/wheels/llama-cpp-python-$llama_version-generic"
+  if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/pip wheel -q --no-deps --no-cache-dir -w "$wheels" "llama-cpp-python==$llama_version"
+  fi
+  .venv/bin/pip install -q "$wheels"/llama_cpp_python-*.whl
   .venv/bin/pip install -q -e ".[local,web,postgres,test,llamacpp,parity]"
 else
   .venv/bin/pip install -q -e ".[local]"
