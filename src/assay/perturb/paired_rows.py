@@ -13,7 +13,7 @@ from assay.stats.paired import compare_paired
 from assay.stats.summary import summarize
 
 
-def _rate_row(name: str, flags: Sequence[float], clusters: Sequence[str | None], extra: dict[str, Any]) -> dict[str, Any]:
+def rate_row(name: str, flags: Sequence[float], clusters: Sequence[str | None], extra: dict[str, Any]) -> dict[str, Any]:
     summary = summarize(list(flags), list(clusters)) if flags else None
     if summary is None or summary.value is None:
         return {"name": name, "value": None, "n": 0, "method": "task", "extra": {**extra, "note": f"{name}: no pairs"}}
@@ -42,10 +42,10 @@ def paired_rows(label: str, clean: Sequence[float], changed: Sequence[float], cl
                      "ci_high": result.ci_high, "stderr": result.stderr, "n": result.n, "method": result.test,
                      "extra": {**info, "clean": result.mean_a, "changed": result.mean_b, "p_value": result.p_value,
                                "test": result.test, "mde_80": result.mde_80}})
-    rows.append(_rate_row(f"{flip_name}/{label}", [float(a != b) for a, b in pairs], clusters, info))
+    rows.append(rate_row(f"{flip_name}/{label}", [float(a != b) for a, b in pairs], clusters, info))
     if binary:
         right = [(b, c) for (a, b), c in zip(pairs, clusters, strict=True) if a == 1]
         wrong = [(b, c) for (a, b), c in zip(pairs, clusters, strict=True) if a == 0]
-        rows.append(_rate_row(f"flip_to_wrong/{label}", [float(b == 0) for b, _ in right], [c for _, c in right], {}))
-        rows.append(_rate_row(f"flip_to_right/{label}", [float(b == 1) for b, _ in wrong], [c for _, c in wrong], {}))
+        rows.append(rate_row(f"flip_to_wrong/{label}", [float(b == 0) for b, _ in right], [c for _, c in right], {}))
+        rows.append(rate_row(f"flip_to_right/{label}", [float(b == 1) for b, _ in wrong], [c for _, c in wrong], {}))
     return rows

@@ -36,6 +36,9 @@ def renamed(score: str, perturbation: str, families: tuple[str, ...] = ()) -> st
 
 
 class PerturbedTask:
+    # The paired rows' name (`{diff_name}/{perturbation}`); sycophancy's conditions use their own.
+    diff_name = "perturb_diff"
+
     def __init__(self, inner: Task, perturbations: Sequence[Perturbation], generator: str | None = None) -> None:
         self.inner = inner
         self.perturbations = list(perturbations)
@@ -66,7 +69,7 @@ class PerturbedTask:
                                 f"{s.name} on the copies perturbed by {p.name}")
                      for p in self.perturbations for s in inner if s.aggregation == "mean"]
         return [*inner, *perturbed,
-                aggregate("perturb_diff/*", True, f"perturbed − clean {self._primary}, paired (CI, p in extra)",
+                aggregate(f"{self.diff_name}/*", True, f"perturbed − clean {self._primary}, paired (CI, p in extra)",
                           scale="difference"),
                 aggregate("flip_rate/*", False, f"share of items whose {self._primary} changes when perturbed"),
                 aggregate("flip_to_wrong/*", False, "right when clean, wrong when perturbed (among clean rights)"),
@@ -133,5 +136,6 @@ class PerturbedTask:
                 unchanged += bool(meta.get("unchanged"))
             skipped = sum(1 for r in clean_rows if name in ((r["metadata"] or {}).get("perturb_skipped") or {}))
             out.extend(paired_rows(name, a, b, clusters, {"metric": self._primary, "n_unpaired": unpaired,
-                                                         "n_unchanged": unchanged, "n_skipped": skipped}))
+                                                         "n_unchanged": unchanged, "n_skipped": skipped},
+                                   diff_name=self.diff_name))
         return out

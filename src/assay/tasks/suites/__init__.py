@@ -1,0 +1,1 @@
+"""Test suites built on other tasks (sycophancy), registered under their own names."""
