@@ -53,4 +53,9 @@ def answer_form(value: Any, choices: Sequence[Any] | None) -> str:
             return f"{texts[value]} (choice {value})"
         if isinstance(value, str) and value.strip() in texts:
             return f"{value.strip()} (choice {texts.index(value.strip())})"
+        # Multiple-choice tasks store the picked choice as its letter (A, B, ...).
+        letter = value.strip() if isinstance(value, str) else ""
+        if len(letter) == 1 and "A" <= letter <= "Z" and ord(letter) - ord("A") < len(texts):
+            index = ord(letter) - ord("A")
+            return f"{texts[index]} (choice {index})"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)

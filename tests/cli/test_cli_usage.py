@@ -93,3 +93,11 @@ def test_a_file_that_is_not_an_assay_database(tmp_path: Path) -> None:
         conn.execute("create table notes (x text)")
     line = _one_line_exit_2(assay_cli("list", "runs", "--db", str(other)))
     assert "not an assay database" in line
+
+
+
+def test_compare_with_a_missing_database_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    line = _one_line_exit_2(assay_cli("compare", "a", "b", "--db", f"sqlite:///{missing}"))
+    assert "does not exist" in line or "typo.db" in line
+    assert not missing.exists()

@@ -33,6 +33,7 @@ def test_target_and_extracted_share_a_form() -> None:
     choices = ["143", "144", "133"]
     assert answer_form(0, choices) == "143 (choice 0)"
     assert answer_form("133", choices) == "133 (choice 2)"
+    assert answer_form("C", choices) == "133 (choice 2)"  # a multiple-choice task's extracted letter
     assert answer_form("17", choices) == "17"
     assert answer_form(["a", "b"], None) == '["a", "b"]'
 

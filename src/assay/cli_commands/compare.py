@@ -24,13 +24,11 @@ def _fmt_p(value: float | None) -> str:
 
 
 def _print_comparison(result: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:
-        # Piped or captured output: do not squeeze the table into 80 columns.
-        console = Console(width=160)
+    from assay.cli_output import make_console
+
+    console = make_console()
     console.print(f"A = {result['run_a']} ({result['model_a']})\nB = {result['run_b']} ({result['model_b']})",
                   highlight=False)
     table = Table(title="paired comparison, B − A")
@@ -61,9 +59,9 @@ def _print_comparison(result: dict[str, Any]) -> None:
 
 
 def _warn(messages: list[str]) -> None:
-    from rich.console import Console
+    from assay.cli_output import make_console
 
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     for message in messages:
         err.print(f"[yellow]warning:[/yellow] {message} (--allow-mismatch)", highlight=False, soft_wrap=True)
 
@@ -82,7 +80,7 @@ def register(app: typer.Typer) -> None:
         from assay.comparison import compare_runs
         from assay.store import Store
 
-        result = compare_runs(Store(db), run_a, run_b, allow_mismatch)
+        result = compare_runs(Store(db, read_only=True), run_a, run_b, allow_mismatch)
         _warn(result["warnings"])
         if json_output:
             sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")

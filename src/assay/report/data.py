@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.display import answer_form
 from assay.store import Store
 
 DEFAULT_MAX_SAMPLES_PER_TASK = 2000
@@ -20,7 +21,7 @@ PROMPT_HEAD_CHARS = 1500
 PROMPT_TAIL_CHARS = 700
 OUTPUT_MAX_CHARS = 2000
 _SAMPLE_COLUMNS = ("task", "sample_id", "idx", "prompt", "target", "responses", "extracted", "scores",
-                   "error", "error_kind")
+                   "error", "error_kind", "metadata")
 
 
 @dataclass
@@ -174,12 +175,16 @@ def sample_rows(store: Store, run_id: str, max_per_task: int) -> tuple[list[dict
             stream.close()  # stop the streaming query now, not when the generator is collected
         for sample in capped:
             error = sample["error"] or ""
+            # Target and extracted answer in one form: a choice's text with its index, whichever was stored.
+            choices = (sample.get("metadata") or {}).get("choices")
             rows.append({
                 "run": run_id, "task": task, "id": sample["sample_id"],
                 "prompt": clip_prompt(sample["prompt"] or ""),
                 "output": output_of(sample["responses"]),
-                "extracted": _cap(_text_of(sample["extracted"]), OUTPUT_MAX_CHARS),
-                "target": _cap(_text_of(sample["target"]), OUTPUT_MAX_CHARS),
+                "extracted": _cap(answer_form(sample["extracted"], choices) if sample["extracted"] is not None else "",
+                                  OUTPUT_MAX_CHARS),
+                "target": _cap(answer_form(sample["target"], choices) if sample["target"] is not None else "",
+                               OUTPUT_MAX_CHARS),
                 "scores": _scores_text(sample["scores"]),
                 "error": _error_text(sample["error_kind"], error),
             })

@@ -25,7 +25,7 @@ runs = Table(
     Column("id", String(32), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
-    # running | complete | failed
+    # running | complete | interrupted
     Column("status", String(16), nullable=False),
     # hash of (model fingerprint, task specs, seed, limit, ...): an unfinished run with the same key
     # is resumed by re-running the same command.
