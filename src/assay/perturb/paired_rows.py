@@ -16,7 +16,8 @@ from assay.stats.summary import summarize
 def rate_row(name: str, flags: Sequence[float], clusters: Sequence[str | None], extra: dict[str, Any]) -> dict[str, Any]:
     summary = summarize(list(flags), list(clusters)) if flags else None
     if summary is None or summary.value is None:
-        return {"name": name, "value": None, "n": 0, "method": "task", "extra": {**extra, "note": f"{name}: no pairs"}}
+        note = f"{name}: no items to rate (none started in that state)"
+        return {"name": name, "value": None, "n": 0, "method": "task", "extra": {**extra, "note": note}}
     return {"name": name, "value": summary.value, "ci_low": summary.ci_low, "ci_high": summary.ci_high,
             "stderr": summary.stderr, "n": summary.n, "method": summary.method, "extra": extra}
 
