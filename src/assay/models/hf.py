@@ -130,15 +130,16 @@ class HFModel:
                 owners.append(index)
         totals = [0.0] * len(requests)
         counts = [0] * len(requests)
-        errors: list[str | None] = [None] * len(requests)
-        for owner, response in zip(owners, self._score(windows), strict=True):
-            if response.error:
-                errors[owner] = response.error
-                continue
-            totals[owner] += response.logprob or 0.0
-            counts[owner] += response.n_tokens or 0
-        return [Response(error=errors[i]) if errors[i] else Response(logprob=totals[i], n_tokens=counts[i])
-                for i in range(len(requests))]
+        # Per-token values in the response meta (Min-K% / Min-K%++ membership scores read them).
+        per_token: list[dict[str, list[float]]] = [{"token_logprobs": [], "token_mu": [], "token_sigma": []}
+                                                   for _ in requests]
+        for owner, window in zip(owners, windows, strict=True):
+            score, columns = self.scorer.score_per_token(window)
+            totals[owner] += score.logprob
+            counts[owner] += score.n_tokens
+            for name, values in columns.items():
+                per_token[owner][name].extend(values)
+        return [Response(logprob=totals[i], n_tokens=counts[i], meta=per_token[i]) for i in range(len(requests))]
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[Response]:
         from assay.models.hf_generate import GenerationJob

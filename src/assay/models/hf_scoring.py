@@ -186,6 +186,36 @@ class Scorer:
         total, greedy = _score_rows(torch.cat(pieces), torch.tensor(item.continuation, device=pieces[0].device))
         return TokenScore(total, greedy, n)
 
+    def score_per_token(self, item: TokenItem) -> tuple[TokenScore, dict[str, list[float]]]:
+        """One item scored segment by segment, with per-token values for membership tests (Min-K%,
+        Min-K%++): the log-probability of each continuation token, and the mean and standard deviation of
+        the log-probability under the model's next-token distribution at that position."""
+        inputs = self._inputs(item)
+        n = len(item.continuation)
+        first_scored = len(inputs) - n
+        cache = new_cache(self.model)
+        columns: dict[str, list[float]] = {"token_logprobs": [], "token_mu": [], "token_sigma": []}
+        total, greedy, offset = 0.0, True, 0
+        for start in range(0, len(inputs), SEGMENT_TOKENS):
+            segment = inputs[start:start + SEGMENT_TOKENS]
+            keep = len(segment) - max(first_scored - start, 0)
+            logits = self._forward(torch.tensor([segment]), len(segment), use_cache=True, logits_to_keep=max(keep, 1),
+                                   **{self.cache_kw: cache})
+            if keep <= 0:
+                continue
+            targets = torch.tensor(item.continuation[offset:offset + keep], device=logits.device)
+            offset += keep
+            logprobs = torch.log_softmax(logits[0, -keep:].float(), dim=-1)
+            picked = logprobs.gather(1, targets.unsqueeze(1)).squeeze(1)
+            probs = logprobs.exp()
+            mu = (probs * logprobs).sum(dim=-1)
+            sigma = ((probs * logprobs.square()).sum(dim=-1) - mu.square()).clamp(min=1e-12).sqrt()
+            total += picked.sum().item()
+            greedy = greedy and bool((logprobs.argmax(dim=-1) == targets).all().item())
+            for name, values in (("token_logprobs", picked), ("token_mu", mu), ("token_sigma", sigma)):
+                columns[name].extend(round(v, 5) for v in values.tolist())
+        return TokenScore(total, greedy, n), columns
+
     # -- shared context ------------------------------------------------------------------------
     def prefill(self, tokens: Sequence[int], cache: Any) -> torch.Tensor:
         """Feed tokens into `cache` in segments; the logits of the last position."""

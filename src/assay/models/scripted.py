@@ -68,6 +68,18 @@ def _pseudo_logprob(text: str) -> float:
     return -(int(sha256_hex(text)[:8], 16) % 10_000) / 1000.0
 
 
+def _pseudo_token_values(text: str) -> dict[str, list[float]]:
+    """Per-word stand-ins for the per-token values a real backend returns with a rolling log-likelihood
+    (they sum to the text's pseudo log-likelihood; mean and spread of the next-token distribution fixed)."""
+    words = text.split()
+    if not words:
+        return {"token_logprobs": [], "token_mu": [], "token_sigma": []}
+    raw = [_pseudo_logprob(f"{i}\x00{word}") for i, word in enumerate(words)]
+    shift = (_pseudo_logprob(text) - sum(raw)) / len(raw)
+    return {"token_logprobs": [round(v + shift, 5) for v in raw], "token_mu": [-5.0] * len(raw),
+            "token_sigma": [2.0] * len(raw)}
+
+
 class ScriptedModel:
     max_context: int | None = 1_000_000
 
@@ -171,7 +183,8 @@ class ScriptedModel:
         out = []
         for request in requests:
             self.calls += 1
-            out.append(Response(logprob=_pseudo_logprob(request.text), n_tokens=len(request.text.split())))
+            out.append(Response(logprob=_pseudo_logprob(request.text), n_tokens=len(request.text.split()),
+                                meta=_pseudo_token_values(request.text)))
         return out
 
     def close(self) -> None:
