@@ -94,9 +94,10 @@ def draw_chunk(n_items: int, rounds: int, seed: int, chunk: int, k: int) -> np.n
     start = k * chunk
     size = min(chunk, rounds - start)
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(k + 1)[k])
-    picked = rng.integers(0, n_items, size=(size, n_items))
-    offsets = (np.arange(size) * n_items)[:, None]
-    return np.bincount((picked + offsets).ravel(), minlength=size * n_items).reshape(size, n_items).astype(float)
+    dtype = np.int32 if size * n_items < 2**31 else np.int64
+    picked = rng.integers(0, n_items, size=(size, n_items), dtype=dtype)
+    picked += (np.arange(size, dtype=dtype) * n_items)[:, None]
+    return np.bincount(picked.ravel(), minlength=size * n_items).reshape(size, n_items).astype(float)
 
 
 def prompt_draws(n_items: int, rounds: int, seed: int, chunk: int) -> Iterator[np.ndarray]:

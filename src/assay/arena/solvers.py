@@ -24,16 +24,19 @@ DEFAULT_RIDGE = 1e-6
 _MAX_STEP = 4.0
 
 
-def _newton_system(w: np.ndarray, games: np.ndarray, theta: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
-    """(gradient, negative Hessian) of the log-likelihood at θ, for stacks (R, n, n) / (R, n). The all-ones
-    direction is added to the Hessian: the likelihood does not move under θ + c, so this keeps it invertible
-    for a connected comparison graph even at ridge 0 and stops rounding errors from being amplified along
-    that direction by 1/ridge; the fixed point (gradient 0) is unchanged."""
+def _newton_system(won: np.ndarray, games: np.ndarray, theta: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
+    """(gradient, negative Hessian) of the log-likelihood at θ for stacks: won (R, n) = each model's total
+    wins, games (R, n, n), θ (R, n). The all-ones direction is added to the Hessian: the likelihood does not
+    move under θ + c, so this keeps it invertible for a connected comparison graph even at ridge 0 and stops
+    rounding errors from being amplified along that direction by 1/ridge; the fixed point is unchanged.
+    Computed in place on two (R, n, n) buffers: this is the bootstrap's inner loop."""
     n = theta.shape[1]
-    p = expit(theta[:, :, None] - theta[:, None, :])
-    gradient = (w - games * p).sum(axis=2) - ridge * theta
-    hessian = games * p
-    hessian *= p - 1.0  # -games p (1 - p): the off-diagonal
+    p = theta[:, :, None] - theta[:, None, :]
+    expit(p, out=p)
+    hessian = games * p  # expected wins
+    gradient = won - hessian.sum(axis=2) - ridge * theta
+    p -= 1.0
+    hessian *= p  # -games p (1 - p): the off-diagonal
     diagonal = np.arange(n)
     hessian[:, diagonal, diagonal] = -hessian.sum(axis=2) + ridge
     hessian += 1.0 / n
@@ -51,10 +54,11 @@ def fit_half_ties(wins: np.ndarray, theta0: np.ndarray | None = None, ridge: flo
     w = w[None] if single else w
     rounds, n = w.shape[0], w.shape[1]
     games = w + w.transpose(0, 2, 1)
+    won = w.sum(axis=2)
     theta = np.zeros((rounds, n)) if theta0 is None else np.array(np.broadcast_to(theta0, (rounds, n)), dtype=float)
     theta -= theta.mean(axis=1, keepdims=True)
     for _ in range(max_iter):
-        gradient, hessian = _newton_system(w, games, theta, ridge)
+        gradient, hessian = _newton_system(won, games, theta, ridge)
         try:
             step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
         except np.linalg.LinAlgError:
@@ -75,7 +79,7 @@ def one_step_starts(wins: np.ndarray, full_wins: np.ndarray, theta_hat: np.ndarr
     from θ̂ with the full data's Hessian, which all resamples share (one factorisation for all)."""
     games = wins + wins.transpose(0, 2, 1)
     full = full_wins[None]
-    _, hessian = _newton_system(full, full + full.transpose(0, 2, 1), theta_hat[None], ridge)
+    _, hessian = _newton_system(full.sum(axis=2), full + full.transpose(0, 2, 1), theta_hat[None], ridge)
     p = expit(theta_hat[:, None] - theta_hat[None, :])
     gradient = (wins - games * p).sum(axis=2) - ridge * theta_hat
     step = np.linalg.solve(hessian[0], gradient.T).T
