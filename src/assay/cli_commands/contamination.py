@@ -10,12 +10,14 @@ from typing import Annotated, Any
 import typer
 
 
-def _items(task: str, data_dir: Path | None, seed: int, limit: int | None) -> list[Any]:
-    from assay.contamination.items import task_items
+def _samples(task: str, data_dir: Path | None, seed: int, limit: int | None) -> list[Any]:
+    from itertools import islice
+
     from assay.data_paths import default_data_dir
     from assay.tasks import TaskContext, get_task
 
-    return task_items(get_task(task), TaskContext(seed=seed, data_dir=data_dir or default_data_dir()), limit)
+    samples = get_task(task).samples(TaskContext(seed=seed, data_dir=data_dir or default_data_dir()))
+    return list(islice(samples, limit) if limit is not None else samples)
 
 
 def _print_overlap(report: dict[str, Any]) -> None:
@@ -40,6 +42,12 @@ def _print_membership(report: dict[str, Any]) -> None:
         print("  no labels given: per-item scores only (--json for them)")
 
 
+def _print_order(report: dict[str, Any]) -> None:
+    print(f"  {report['kind']}-order test: canonical − shuffled log-likelihood {report['mean_difference_nats']:+.3f} "
+          f"nats [{report['ci_low']:+.3f}, {report['ci_high']:+.3f}] over {report['n']} {report['unit']}s "
+          f"({report['permutations']} orders each), p = {report['p_value']:.3g} (one-sided)")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def contamination(
@@ -54,6 +62,10 @@ def register(app: typer.Typer) -> None:
                                                    "a task's items")] = None,
         labels: Annotated[Path | None, typer.Option("--labels", help="JSON {item id: 1 member / 0 not}")] = None,
         k: Annotated[float, typer.Option("--k", help="Min-K%: percent of least likely tokens")] = 20.0,
+        order: Annotated[str | None, typer.Option("--order", help="examples,options: order sensitivity with --model "
+                                                  "(a memorisation signal)")] = None,
+        permutations: Annotated[int, typer.Option("--permutations", min=1, help="shuffled orders per shard/item")] = 10,
+        shard_size: Annotated[int, typer.Option("--shard-size", min=2, help="items per shard, --order examples")] = 5,
         limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N items of the task")] = None,
         seed: Annotated[int, typer.Option("--seed")] = 1234,
         data_dir: Annotated[Path | None, typer.Option("--data-dir", help="benchmark data (default ../shared/data)")] = None,
@@ -76,21 +88,33 @@ def register(app: typer.Typer) -> None:
             raise AssayError("--threshold: only used with --method minhash")
         if method == "minhash" and ngram != 13:
             raise AssayError("--ngram: only used with --method ngram (minhash uses word 5-gram shingles)")
-        if model is None and (labels is not None or k != 20.0):
-            raise AssayError("--labels/--k: only used with --model")
+        if model is None and (labels is not None or k != 20.0 or order is not None):
+            raise AssayError("--labels/--k/--order: only used with --model")
+        orders = [o.strip() for o in order.split(",") if o.strip()] if order else []
+        bad = [o for o in orders if o not in ("examples", "options")]
+        if bad or (order is not None and not orders):
+            raise AssayError(f"--order: expected examples and/or options, got {order!r}")
+        if "options" in orders and texts is not None:
+            raise AssayError("--order options: needs a --task with multiple-choice items, not --texts")
+        if not orders and (permutations != 10 or shard_size != 5):
+            raise AssayError("--permutations/--shard-size: only used with --order")
         if labels is not None and texts is not None:
             raise AssayError("--labels: --texts carries its labels in its lines")
         if data_dir is not None and not data_dir.is_dir():
             raise AssayError(f"--data-dir: {data_dir} is not a directory")
         report: dict[str, Any] = {"task": task, "texts": str(texts) if texts else None}
+        samples: list[Any] = []
         if texts is not None:
             from assay.contamination.membership_run import read_labelled_texts
 
             labelled = read_labelled_texts(texts)
             items = [x.item for x in labelled]
         else:
+            from assay.contamination.items import Item, item_text
+
             assert task is not None
-            items = _items(task, data_dir, seed, limit)
+            samples = _samples(task, data_dir, seed, limit)
+            items = [Item(s.id, item_text(s)) for s in samples]
             labelled = None
         if corpus is not None:
             from assay.contamination.corpus import corpus_files, iter_documents
@@ -114,6 +138,11 @@ def register(app: typer.Typer) -> None:
             loaded = load_model(model)
             try:
                 report["membership"] = membership_scores(loaded, labelled, k)
+                from assay.contamination.order import example_order_test, option_order_test
+
+                report["membership"]["order"] = [
+                    example_order_test(loaded, items, shard_size, permutations, seed) if kind == "examples"
+                    else option_order_test(loaded, samples, permutations, seed) for kind in orders]
             finally:
                 loaded.close()
         if as_json:
@@ -123,3 +152,5 @@ def register(app: typer.Typer) -> None:
             _print_overlap(report["overlap"])
         if "membership" in report:
             _print_membership(report["membership"])
+            for entry in report["membership"]["order"]:
+                _print_order(entry)
