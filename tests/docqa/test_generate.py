@@ -9,7 +9,7 @@ import pytest
 from docqa_support import docs_folder, make_set, rules_spec
 
 from assay.docqa.documents import Span, depth_bin, depth_percent, load_documents
-from assay.docqa.generate import GenerateSettings, generate_set, jaccard, lexical_overlap
+from assay.docqa.generate import GenerateSettings, generate_set, jaccard, lexical_overlap, on_evidence
 from assay.docqa.question_set import load_set
 from assay.errors import AssayError
 from assay.models import load_model
@@ -53,9 +53,9 @@ def test_unreadable_replies_are_reasked_once_then_counted(tmp_path: Path) -> Non
     questions = {q.question for q in question_set.questions}
     # "Sure, here is one." was re-asked and the second reply read; "Why do you ask?" is no answer, twice.
     assert "Who built the Harrow Mill?" in questions
-    assert counts["answer_unreadable"] == 1 and "When did the mill close?" not in questions
+    assert counts["answer_unreadable"] == 1 and "When was the mill closed?" not in questions
     [rejected] = question_set.header.rejected
-    assert rejected["question"] == "When did the mill close?" and "a question instead of an answer" in rejected["detail"]
+    assert rejected["question"] == "When was the mill closed?" and "a question instead of an answer" in rejected["detail"]
     assert counts["reasked"] == 2 and counts["kept"] == 5
     built = next(q for q in question_set.questions if q.question == "Who built the Harrow Mill?")
     assert built.answer == "Edith Calloway built it in 1784." and built.depth_bin == "0-25"
@@ -87,6 +87,18 @@ def test_same_seed_same_bytes_other_seed_other_passages(tmp_path: Path) -> None:
         other, _ = make_set(tmp_path, seed=seed, per_doc=3, types=("factual", "multi_hop"))
         spans[seed] = [(e.start, e.end) for q in other.questions for e in q.evidence]
     assert len({tuple(v) for v in spans.values()}) > 1
+
+
+def test_questions_off_their_evidence_are_dropped(tmp_path: Path) -> None:
+    rules = [("can be answered from the text above", "What is the answer to this question?"),
+             ("needs both paragraphs", "What happened to the Bramwell family?")]
+    question_set, _ = make_set(tmp_path, per_doc=1, rules=rules, types=("factual", "multi_hop"))
+    counts = question_set.header.counts
+    assert counts["question_off_evidence"] == 1 and counts["candidates"] == 2
+    assert {r["question"] for r in question_set.header.rejected if r["reason"] == "question_off_evidence"} == {
+        "What is the answer to this question?"}
+    assert on_evidence("When did the Bramwells add a floor?", ["The Bramwells added a third floor."])
+    assert not on_evidence("Can you answer the question in summary?", ["The Bramwells added a third floor."])
 
 
 def test_similarity_rules() -> None:

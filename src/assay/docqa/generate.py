@@ -7,6 +7,8 @@ generator seeded with (seed, document, type). Every candidate that is not kept i
 - a no_info question the document may answer: no_info_lexical_overlap (some sentence of the document holds at
   least 75% of the question's words of four or more letters) or no_info_answered_by_check (the generator,
   shown the whole document, says it answers the question);
+- question_off_evidence: an answerable question that shares no word of five or more letters (other than the
+  prompts' own words: question, answer, summary, ...) with its evidence;
 - a near-duplicate: its word set has Jaccard similarity >= 0.7 with an earlier kept question's (any document);
 - too_few_passages: a multi_hop question needs two passages.
 """
@@ -44,6 +46,8 @@ RULES = {
                        "question's distinct words of 4+ letters",
     "no_info_check": "dropped unless the generator, shown the whole document, replies 'no' to whether it answers "
                      "the question",
+    "off_evidence": "an answerable question sharing no word of 5+ letters (the prompts' own words aside) with its "
+                    "evidence is dropped",
     "depth": "evidence depth = mean of the spans' middles in percent of the document's characters",
 }
 
@@ -132,6 +136,17 @@ def lexical_overlap(question: str, document: str) -> float:
     return max((len(content & sentence) / len(content) for sentence in _sentences(document)), default=0.0)
 
 
+# Words of the generation prompts themselves ("question", "answer", "summary", ...): a question made of them
+# alone ("What is the answer to this question?") is about the prompt, not the document.
+_PROMPT_WORDS = frozenset(words(" ".join([*prompts.QUESTION.values(), prompts.ANSWER])))
+
+
+def on_evidence(question: str, evidence: Sequence[str]) -> bool:
+    """Does the question share a word of five or more letters, not a word of the prompts, with its evidence?"""
+    own = {w for w in words(question) if len(w) >= 5} - _PROMPT_WORDS
+    return bool(own & set(words(" ".join(evidence))))
+
+
 def jaccard(a: str, b: str) -> float:
     set_a, set_b = set(words(a)), set(words(b))
     return len(set_a & set_b) / len(set_a | set_b) if set_a | set_b else 1.0
@@ -176,7 +191,14 @@ def generate_set(model: Model, documents: Sequence[Document], settings: Generate
     with_question = _drop(candidates, ask(question_texts, read_question, "question"), "question_unreadable", tally)
     for candidate, question in with_question:
         candidate.question = question
-    answerable = [c for c, _ in with_question if c.type != "no_info"]
+    answerable = []
+    for candidate, _ in with_question:
+        if candidate.type == "no_info":
+            continue
+        if on_evidence(candidate.question or "", candidate.evidence_texts):
+            answerable.append(candidate)
+        else:
+            tally.drop(candidate, "question_off_evidence")
     answered = _drop(answerable, ask([prompts.answer_prompt(c.evidence_texts, c.question or "") for c in answerable],
                                      read_answer, "answer"), "answer_unreadable", tally)
     for candidate, answer in answered:
