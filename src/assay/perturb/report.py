@@ -63,3 +63,23 @@ def robustness_lines(metrics: Iterable[Mapping[str, Any]]) -> list[str]:
             f"{e['test']} p={_p(e['p_value'])}; flip rate {_rate(e['flip_rate'])}; "
             f"right→wrong {_rate(e['flip_to_wrong'])}; wrong→right {_rate(e['flip_to_right'])}")
     return lines
+
+
+TABLE_COLUMNS = ["run", "condition", "metric", "clean", "changed", "diff (changed − clean)", "95% CI", "p (test)", "n",
+                 "flip rate [CI]", "right→wrong [CI]", "wrong→right [CI]"]
+
+
+def _interval(low: Any, high: Any) -> str:
+    return "" if low is None or high is None else f"[{_num(low)}, {_num(high)}]"
+
+
+def table_rows(run_label: str, entries: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """One table row per entry (a task's condition), the columns of TABLE_COLUMNS."""
+    rows = []
+    for e in entries:
+        p_value = "" if e["p_value"] is None else f"{_p(e['p_value'])} ({e['test']})"
+        diff = "—" if e["diff"] is None else f"{e['diff']:+.3f}"
+        rows.append([run_label, f"{e['kind']}: {e['condition']}", str(e["metric"] or ""), _num(e["clean"]),
+                     _num(e["changed"]), diff, _interval(e["ci_low"], e["ci_high"]), p_value, str(e["n"] or ""),
+                     _rate(e["flip_rate"]), _rate(e["flip_to_wrong"]), _rate(e["flip_to_right"])])
+    return rows

@@ -176,6 +176,17 @@ class _Sections:
             out.append(section)
         return out
 
+    def robustness(self) -> list[TaskFigures]:
+        """Perturbation and sycophancy rows (`assay.perturb.report`): a table per task."""
+        from assay.perturb.report import TABLE_COLUMNS, paired_entries, table_rows
+
+        tables: dict[str, NumberTable] = {}
+        for run in self.data.runs:
+            for entry in paired_entries(self.data.metrics.get(run.id, [])):
+                table = tables.setdefault(entry["task"], NumberTable(list(TABLE_COLUMNS)))
+                table.rows.extend(table_rows(run.id, [entry]))
+        return [TaskFigures(task, [], [tables[task]]) for task in sorted(tables)]
+
     def formats(self) -> list[TaskFigures]:
         parsed = self.parsed("format_sensitivity")
         out = []
@@ -222,6 +233,7 @@ def render_report(store: Store, run_ids: Sequence[str],
     html = env.get_template("report.html.j2").render(
         assay_version=assay.__version__, runs=data.runs, metric_lines=data.metric_lines,
         multi_run=len(data.runs) > 1, forest=forest, niah=niah, calibration=calibration, formats=formats,
+        robustness=sections.robustness(),
         notes=data.notes + sections.notes, samples=data.samples, max_samples=data.max_samples_per_task,
         script_hash=script_hash, prompt_head=PROMPT_HEAD_CHARS, prompt_tail=PROMPT_TAIL_CHARS,
     )

@@ -51,7 +51,10 @@ def run_page(request: Request, run_id: str, task: Text = None, q: Text = None,
     shown_task = task or (tasks[0] if tasks else None)
     sample_page = views.samples(engine, run["id"], shown_task, q, page, SAMPLES_PER_PAGE, None)
     charts = {name: charts_for([m for m in run["metrics"] if m["task"] == name]) for name in tasks}
+    from assay.perturb.report import paired_entries
+
     return _page("run.html", run=run, task=shown_task, q=q or "", sample_page=sample_page, charts=charts,
+                 robustness=paired_entries(run["metrics"]),
                  sample_records=views.finite(jsonable_encoder(sample_page["samples"])), active="runs")
 
 
