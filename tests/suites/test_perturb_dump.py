@@ -39,6 +39,7 @@ def test_suite_dump_is_byte_identical_for_a_seed(tmp_path: Path, name: str) -> N
     (["--perturb", "paraphrase"], "--perturb paraphrase: needs --generator SPEC"),
     (["--perturb", "typos", "--generator", "scripted:echo"], "--generator: only the paraphrase perturbation"),
     (["--perturb", "typos", "--repeats", "2", "--task", "arith"], "--perturb: cannot be combined with --repeats 2"),
+    (["--perturb", "typos", "--task", "sycophancy:arith"], "task sycophancy:arith cannot use it: its samples are"),
 ])
 def test_bad_perturb_options_are_one_line_and_store_nothing(tmp_path: Path, capsys, args, message) -> None:
     db = tmp_path / "r.db"

@@ -48,6 +48,9 @@ def check_tasks(tasks: Sequence[Task], choices: PerturbChoices, ctx: TaskContext
         first = next(iter(task.samples(ctx)), None)
         if first is None:
             raise AssayError(f"--perturb: task {task.name} has no samples")
+        if "base_id" in first.metadata:
+            raise AssayError(f"--perturb: task {task.name} cannot use it: its samples are already paired copies "
+                             "(a suite such as sycophancy); perturb the plain task")
         for name in choices.names:
             needs_choices = name in FIXED and FIXED[name].needs_choices
             try:
