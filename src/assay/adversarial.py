@@ -102,11 +102,18 @@ def generate_variants(task: Task, samples: Sequence[Sample], generator: Model, t
         raise AssayError(f"--task {task.name}: its primary metric {declarations.primary} is not higher-is-better")
     counts: Counter[str] = Counter()
     kept: list[dict[str, Any]] = []
-    prompts = [(s, kind) for s in samples for kind in kinds]
+    # The target answers the originals first: only items it gets right are worth rewriting.
+    original_scores = {s.id: _primary_value(task, s, target) for s in samples}
+    for sample in samples:
+        if original_scores[sample.id] is None:
+            counts["target_error"] += len(kinds)
+        elif original_scores[sample.id] < 1.0:
+            counts["original_already_wrong"] += len(kinds)
+    prompts = [(s, kind) for s in samples if (original_scores[s.id] or 0.0) >= 1.0 for kind in kinds]
     rewrites = _answer(generator, [GenerateRequest(prompt=GENERATOR_PROMPT.format(instruction=KINDS[kind],
                                                                                   question=item_text(s)),
-                                                   max_tokens=256, temperature=0.0, seed=seed) for s, kind in prompts])
-    original_scores = {s.id: _primary_value(task, s, target) for s in samples}
+                                                   until=("\n\n",), max_tokens=160, temperature=0.0, seed=seed)
+                                   for s, kind in prompts])
     for (sample, kind), response in zip(prompts, rewrites, strict=True):
         original = item_text(sample)
         rewritten = _clean(response.text or "") if not response.error else ""
@@ -115,12 +122,6 @@ def generate_variants(task: Task, samples: Sequence[Sample], generator: Model, t
             continue
         if not rewritten or rewritten == original:
             counts["empty_or_unchanged"] += 1
-            continue
-        if original_scores[sample.id] is None:
-            counts["target_error"] += 1
-            continue
-        if original_scores[sample.id] < 1.0:
-            counts["original_already_wrong"] += 1
             continue
         variant = rewrite_sample(sample, rewritten)
         value = _primary_value(task, variant, target)

@@ -61,7 +61,7 @@ def test_flipping_variants_are_kept_written_and_run_back(tmp_path: Path, store) 
     outcome = generate_variants(task, samples, Rewriter(), solver, ["distractor", "rename"], seed=1)
     assert [v["source_id"] for v in outcome.variants] == [s.id for s in samples[1:]]
     assert all(v["kind"] == "distractor" and v["rewritten"].startswith("There are 7 apples.") for v in outcome.variants)
-    assert outcome.counts == {"kept_flipped": 5, "original_already_wrong": 1, "empty_or_unchanged": 6}
+    assert outcome.counts == {"kept_flipped": 5, "original_already_wrong": 2, "empty_or_unchanged": 5}
     path = tmp_path / "arith-adv.jsonl"
     write_set(path, task, outcome, Rewriter(), solver, ["distractor", "rename"], 1, len(samples))
     header = json.loads(path.read_text().splitlines()[0])
