@@ -76,7 +76,7 @@ def test_minhash_finds_an_edited_copy_that_breaks_every_13_gram(tmp_path: Path) 
     (["--corpus", "."], "--task or --texts"),
     (["--task", "gsm8k", "--corpus", ".", "--threshold", "0.5"], "--threshold: only used with --method minhash"),
     (["--task", "gsm8k", "--corpus", ".", "--method", "fuzzy"], "--method: expected ngram or minhash"),
-    (["--task", "gsm8k", "--corpus", ".", "--labels", "x.json"], "--labels/--k: only used with --model"),
+    (["--task", "gsm8k", "--corpus", ".", "--labels", "x.json"], "--labels/--k/--order: only used with --model"),
 ])
 def test_bad_arguments_are_one_line_exit_2(argv: list[str], message: str, capsys) -> None:
     with pytest.raises(SystemExit) as stopped:
@@ -84,6 +84,23 @@ def test_bad_arguments_are_one_line_exit_2(argv: list[str], message: str, capsys
     assert stopped.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_a_bad_corpus_line_is_one_line_naming_file_and_line(tmp_path: Path, capsys) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text('{"text": "fine"}\n{"body": "no text"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["contamination", "--texts", str(_texts(tmp_path)), "--corpus", str(corpus)])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and "a.jsonl line 2: expected an object with a \"text\" string" in err
+    assert len(err.splitlines()) == 1
+
+
+def _texts(folder: Path) -> Path:
+    path = folder / "texts.jsonl"
+    path.write_text('{"id": "q1", "text": "one two three"}\n', encoding="utf-8")
+    return path
 
 
 def test_cli_reports_contaminated_ids_as_json(shared_data_dir: Path, tmp_path: Path, capsys) -> None:
