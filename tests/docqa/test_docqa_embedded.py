@@ -21,11 +21,11 @@ def test_embedded_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     set_path = tmp_path / "set.jsonl"
     db = f"sqlite:///{tmp_path / 'assay.db'}"
     code, _, err = cli(capsys, "docqa", "generate", "--docs", str(EXAMPLE_DOCS), "--generator", "embedded",
-                       "--per-doc", "1", "--seed", "7", "-o", str(set_path))
+                       "--per-doc", "2", "--seed", "7", "-o", str(set_path))
     assert code == 0, err
     question_set, _ = load_set(set_path)
     counts = question_set.header.counts
-    assert counts["candidates"] == 12 and counts["kept"] == len(question_set.questions) >= 1
+    assert counts["candidates"] == 24 and counts["kept"] == len(question_set.questions) >= 1
     assert counts["kept"] + len(question_set.header.rejected) == counts["candidates"]
 
     code, out, err = cli(capsys, "run", "--task", f"docqa:{set_path}", "--model", "embedded", "--db", db,
