@@ -44,7 +44,7 @@ def test_claims_section_in_the_sample_view(store: Store, tmp_path: Path, capsys:
     assert page.count('class="claim verdict-') == 2
     assert "The Bramwells added a third floor." in page and ">supported<" in page
     assert "not found (re-asked)" in page
-    assert page.count('class="checked-answer"') == 1 and "They added a third floor. They built a railway." in page
+    assert page.count('checked-answer"') == 1 and "They added a third floor. They built a railway." in page
     assert "Claims</span>" not in client.get(f"/runs/{source_run}").text
 
 
