@@ -219,6 +219,151 @@ def serve(ws: Workspace) -> None:
         process.wait(timeout=20)
 
 
+def _judge_rules(ws: Workspace) -> str:
+    rules = ws.folder / "judge.rules.json"
+    rules.write_text(json.dumps([{"match": "assistant A", "answer": "[[A]]"},
+                                 {"match": "score", "answer": '{"score": 7, "reason": "fine"}'}]), encoding="utf-8")
+    return f"scripted:judge={rules}"
+
+
+def judge(ws: Workspace) -> None:
+    stdout = ws.assay("judge", ws.runs["a"], "--judge", _judge_rules(ws), "--rubric", "helpfulness", "--no-progress")
+    assert "rubric_score" in stdout
+
+
+def battle(ws: Workspace) -> None:
+    stdout = ws.assay("battle", ws.runs["a"], ws.runs["b"], "--judge", _judge_rules(ws), "--no-progress")
+    assert "position" in stdout
+
+
+def import_judgments(ws: Workspace) -> None:
+    if ws.needs_data("import judgments", "judges", "arena"):
+        llmbar = ws.data_dir / "judges" / "llmbar" / "Processed" / "MT-Bench"
+        ws.assay("import", "judgments", str(llmbar), "--format", "llmbar")
+        alpaca = ws.data_dir / "arena" / "alpaca_eval" / "NullModel" / "annotations.json"
+        ws.assay("import", "judgments", str(alpaca), "--format", "alpaca_eval")
+
+
+def agreement(ws: Workspace) -> None:
+    ws.assay("agreement")
+    if ws.data_dir is not None and (ws.data_dir / "judges").is_dir():
+        assert json.loads(ws.assay("agreement", "--reference", "label", "--json"))
+
+
+def bias(ws: Workspace) -> None:
+    ws.assay("bias")
+    json.loads(ws.assay("bias", "--json"))
+
+
+def arena(ws: Workspace) -> None:
+    stdout = ws.assay("arena", "--rounds", "50")
+    assert "scripted:echo" in stdout
+    json.loads(ws.assay("arena", "--rounds", "50", "--json"))
+
+
+def winrate(ws: Workspace) -> None:
+    ws.assay("winrate", "--baseline", "scripted:echo")
+    if ws.data_dir is not None and (ws.data_dir / "arena").is_dir():
+        result = json.loads(ws.assay("winrate", "--baseline", "gpt4_1106_preview", "--json"))
+        assert result
+
+
+def leval_quality(ws: Workspace) -> None:
+    if ws.needs_data("leval_quality", "longdoc"):
+        ws.run("quality", "--model", "scripted:echo", "--task", "leval_quality", "--limit", "2", "--data-dir", str(ws.data_dir))
+
+
+def import_predictions(ws: Workspace) -> None:
+    if ws.needs_data("import predictions", "longdoc"):
+        predictions = ws.data_dir / "longdoc" / "leval_quality" / "predictions" / "gpt4-32k.quality.pred.jsonl"
+        ws.assay("import", "predictions", str(predictions), "--task", "leval_quality", "--model", "gpt4-32k",
+                 "--data-dir", str(ws.data_dir))
+        assert "imported:gpt4-32k" in ws.assay("list", "runs")
+
+
+_HARROW_RULES = [
+    {"match": ["can be answered from the text above", "Edith Calloway"], "answer": "Who built the Harrow Mill?"},
+    {"match": "Does the text above answer this question", "answer": "No."},
+    {"match": "the text does not answer", "answer": "How many visitors came to the museum in 2005?"},
+    {"match": "Split the answer above", "answer": "Claim: Edith Calloway built the mill."},
+    {"match": "is the claim true", "answer": "The claim is true."},
+    {"match": "assistant A", "answer": "[[A]]"},
+]
+
+
+def _rules(ws: Workspace, name: str, rules: list[dict[str, object]]) -> str:
+    path = ws.folder / f"{name}.rules.json"
+    path.write_text(json.dumps(rules), encoding="utf-8")
+    return f"scripted:judge={path}"
+
+
+def docqa_generate(ws: Workspace) -> None:
+    docs = ws.folder / "docqa-docs"
+    docs.mkdir()
+    example = Path(__file__).resolve().parents[2] / "examples" / "docs" / "harrow_mill.md"
+    (docs / example.name).write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    ws.assay("docqa", "generate", "--docs", str(docs), "--generator", _rules(ws, "generator", _HARROW_RULES),
+             "--types", "factual,no_info", "--per-doc", "1", "-o", "set.jsonl")
+    assert (ws.folder / "set.jsonl").stat().st_size > 0
+
+
+def docqa_run(ws: Workspace) -> None:
+    oracle = ws.folder / "docqa-oracle.json"
+    oracle.write_text(json.dumps({"Harrow Mill": "Edith Calloway built the mill."}), encoding="utf-8")
+    ws.run("docqa", "--model", f"scripted:oracle={oracle}", "--task", f"docqa:{ws.folder / 'set.jsonl'}")
+
+
+def docqa_judge(ws: Workspace) -> None:
+    ws.assay("docqa", "judge", ws.runs["docqa"], "--judge", _rules(ws, "judge", _HARROW_RULES), "--no-progress")
+
+
+def docqa_battle(ws: Workspace) -> None:
+    ws.assay("docqa", "battle", ws.runs["docqa"], "--judge", _rules(ws, "judge", _HARROW_RULES), "--no-progress")
+
+
+def meta_eval(ws: Workspace) -> None:
+    if ws.needs_data("meta-eval", "faithfulness"):
+        result = json.loads(ws.assay("meta-eval", "--resamples", "20", "--data-dir", str(ws.data_dir), "--json"))
+        assert result
+        ws.assay("meta-eval", "--resamples", "20", "--data-dir", str(ws.data_dir))
+
+
+def perturb(ws: Workspace) -> None:
+    stdout = ws.run("perturb", "--model", "scripted:echo", "--task", "arith_mc", "--perturb", "typos,case,option_shuffle",
+                    "--limit", "4")
+    assert "typos" in stdout
+
+
+def sycophancy_run(ws: Workspace) -> None:
+    ws.run("syco", "--model", "scripted:echo", "--task", "sycophancy:arith_mc", "--limit", "4")
+
+
+def sycophancy_pushback(ws: Workspace) -> None:
+    ws.assay("sycophancy", "--model", "scripted:echo", "--task", "arith_mc", "--limit", "4", "--no-progress")
+
+
+def safety_tasks(ws: Workspace) -> None:
+    stdout = ws.run("safety", "--model", "scripted:echo", "--task", "pii_leak:lengths=512/n=1,injection:lengths=512/n=1")
+    assert "leaked" in stdout and "attack_success" in stdout
+
+
+def contamination(ws: Workspace) -> None:
+    if ws.needs_data("contamination", "gsm8k"):
+        first = json.loads((ws.data_dir / "gsm8k" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        corpus = ws.folder / "corpus"
+        corpus.mkdir()
+        (corpus / "leak.txt").write_text("Found online: " + first["question"], encoding="utf-8")
+        (corpus / "clean.txt").write_text("Nothing to see here but ordinary prose about gardens.", encoding="utf-8")
+        stdout = ws.assay("contamination", "--task", "gsm8k", "--corpus", str(corpus), "--limit", "20",
+                          "--data-dir", str(ws.data_dir))
+        assert "1" in stdout
+
+
+def adversarial(ws: Workspace) -> None:
+    ws.assay("adversarial", "--task", "arith_mc", "--generator", "scripted:echo", "--model", "scripted:echo",
+             "-o", "adversarial.jsonl", "--limit", "3")
+
+
 def version(ws: Workspace) -> None:
     assert ws.assay("--version").startswith("assay ")
 
@@ -243,6 +388,26 @@ ADAPTED: dict[str, Callable[[Workspace], None]] = {
     "assay suite dump --task niah_single -o suite.jsonl": suite_dump,
     "assay export RUN --format jsonl|csv|parquet -o FILE": export,
     "assay serve [--db URL] [--host 127.0.0.1] [--port 8000]": serve,
+    "assay judge RUN --judge embedded [--rubric helpfulness|correctness|FILE]": judge,
+    "assay battle RUN_A RUN_B --judge SPEC": battle,
+    "assay import judgments PATH --format llmbar|prd|alpaca_eval|jsonl": import_judgments,
+    "assay agreement [--judge NAME] [--reference human|label] [--json]": agreement,
+    "assay bias [--json]": bias,
+    "assay arena [--task T] [--json]": arena,
+    "assay winrate --baseline MODEL [--json]": winrate,
+    "assay run --model embedded --task leval_quality": leval_quality,
+    "assay import predictions FILE --task leval_quality --model LABEL": import_predictions,
+    "assay docqa generate --docs DIR --generator embedded -o set.jsonl": docqa_generate,
+    "assay run --model embedded --task docqa:set.jsonl": docqa_run,
+    "assay docqa judge RUN --judge embedded": docqa_judge,
+    "assay docqa battle RUN --judge embedded": docqa_battle,
+    "assay meta-eval [--json]": meta_eval,
+    "assay run --model embedded --task arith_mc --perturb typos,case,option_shuffle": perturb,
+    "assay run --model embedded --task sycophancy:arith_mc": sycophancy_run,
+    "assay sycophancy --model embedded --task arith_mc": sycophancy_pushback,
+    "assay run --model embedded --task pii_leak,injection": safety_tasks,
+    "assay contamination --task gsm8k --corpus DIR [--model SPEC]": contamination,
+    "assay adversarial --task arith_mc --generator SPEC --model SPEC -o set.jsonl": adversarial,
     "assay --version": version,
 }
 

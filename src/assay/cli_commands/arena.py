@@ -56,10 +56,9 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from assay.cli_output import make_console
 
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+    return make_console()
 
 
 def _print_canary(console: Any, canary: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from assay.cli_output import make_console
 from assay.errors import AssayError
 from assay.judges.importers import importers
 
@@ -101,10 +102,9 @@ def _row(name: str, entry: dict[str, Any] | None) -> list[str]:
 
 
 def _print_agreement(report: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = make_console()
     console.print(f"reference: {report['reference']} ({report['reference_raters']} rater(s), "
                   f"{report['reference_keys']} rated pairs, {report['reference_errors']} unreadable)", highlight=False)
     if report["reference_fleiss_kappa"]:
@@ -226,10 +226,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
             return
-        from rich.console import Console
         from rich.table import Table
 
-        console = Console() if sys.stdout.isatty() else Console(width=160)
+        console = make_console()
         table = Table(title="bias diagnostics (95% CI clustered by item)")
         for column in ("judge", "diagnostic", "value", "count", "95% CI"):
             table.add_column(column, justify="left" if column in ("judge", "diagnostic") else "right")
