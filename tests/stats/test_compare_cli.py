@@ -167,8 +167,8 @@ def test_no_overlapping_samples_is_refused(runs: dict[str, str], assay) -> None:
     assert code == 0 and json.loads(out)["comparisons"] == []
 
 
-def test_unknown_run_is_an_error(assay) -> None:
-    code, _, err = assay("compare", "nope", "nada", "--db", ":memory:")
+def test_unknown_run_is_an_error(runs: dict[str, str], assay) -> None:
+    code, _, err = assay("compare", "nope", "nada", "--db", runs["db"])
     assert code == 2 and "nope" in err
 
 

@@ -31,7 +31,9 @@ def test_store_round_trip(db_url: str) -> None:
         assert store.sample_tasks("r1") == ["t_a", "t_b"]
         assert store.cache_get_many(["c1", "c2", "missing"]) == {"c1": {"text": "a"}, "c2": {"text": "b"}}
         store.replace_metrics("r1", [{"task": "t_a", "name": "exact_match", "value": 1 / 3, "ci_low": 0.1, "ci_high": 0.8,
-                                      "stderr": 0.2, "n": 3, "method": "wilson", "extra": {"bins": [1, 2]}}])
+                                      "stderr": 0.2, "n": 3, "method": "wilson", "extra": {"bins": [1, 2]},
+                                          "higher_is_better": True, "primary": True, "scale": "0..1",
+                                          "aggregation": "mean"}])
         store.set_run_status("r1", "complete")
         run = store.get_run("r1")
         assert run["status"] == "complete" and run["finished_at"] is not None and run["manifest"]["nested"] == {"x": [1, 2]}
