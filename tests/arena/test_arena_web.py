@@ -4,11 +4,7 @@ human votes in the same ratings, outputs shown as text. The store is filled by t
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +16,9 @@ from fastapi.testclient import TestClient
 from assay.judges.store import add_judgments, iter_judgments
 from assay.store import Store
 from assay.web import create_app
+from browser_support import chromium, require_browser, serve
 
 XSS = "<script>alert(1)</script>"
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -75,48 +71,16 @@ def test_battles_down_to_outputs_and_reasoning(client: TestClient) -> None:
     assert client.get("/arena/battles/999999").status_code == 404
 
 
-def _require_browser() -> None:
-    missing = [] if Path(CHROMIUM).exists() else [f"{CHROMIUM} (apt-get install chromium)"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package")
-    if missing:
-        reason = "browser tests need " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason + " — CI installs them")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def server(arena_store: Store) -> Iterator[str]:
-    _require_browser()
-    import uvicorn
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(arena_store, admin_token=""), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    require_browser()
+    with serve(create_app(arena_store, admin_token="")) as url:
+        yield url
 
 
 @pytest.mark.slow
 def test_arena_in_chromium(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         dialogs: list[str] = []
         errors: list[str] = []
@@ -158,4 +122,3 @@ def test_arena_in_chromium(server: str, tmp_path: Path) -> None:
         assert page.locator("pre.response script").count() == 0
         page.wait_for_timeout(200)
         assert dialogs == [] and errors == [] and outside == []
-        browser.close()

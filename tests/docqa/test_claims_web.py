@@ -5,10 +5,6 @@ opens the page in a real browser."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +15,8 @@ from test_faithfulness import ANSWERS, JUDGE_RULES
 
 from assay.store import Store
 from assay.web import create_app
+from browser_support import chromium, require_browser, serve
 
-CHROMIUM = "/usr/bin/chromium"
 # A claim whose text is markup: shown as text.
 MARKUP_RULES = [([r[0]] if isinstance(r[0], str) else r[0], r[1].replace("railway", "<b>railway</b>"))
                 for r in JUDGE_RULES]
@@ -50,51 +46,23 @@ def test_claims_section_in_the_sample_view(store: Store, tmp_path: Path, capsys:
 
 @pytest.fixture()
 def server(store: Store) -> Iterator[str]:
-    missing = [m for m in (CHROMIUM,) if not Path(m).exists()]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright")
-    if missing:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"browser test needs {missing}")
-        pytest.skip(f"browser test needs {missing}")
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(store, admin_token=""), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    require_browser()
+    with serve(create_app(store, admin_token="")) as url:
+        yield url
 
 
 @pytest.mark.slow
 def test_claims_section_in_chromium(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     server: str) -> None:
-    from playwright.sync_api import sync_playwright
-
     _, judged_run = _faithfulness_run(store, tmp_path, capsys)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{server}/runs/{judged_run}")
-            rows = page.locator("li.sample table.claims-table tbody tr")
-            assert rows.count() == 2
-            cells = rows.evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))")
-            assert cells[0][1:3] == ["The Bramwells added a third floor.", "supported"]
-            assert cells[1][1:3] == ["The Bramwells built a railway.", "not found (re-asked)"]
-            assert rows.nth(0).is_visible() and errors == []
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{server}/runs/{judged_run}")
+        rows = page.locator("li.sample table.claims-table tbody tr")
+        assert rows.count() == 2
+        cells = rows.evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))")
+        assert cells[0][1:3] == ["The Bramwells added a third floor.", "supported"]
+        assert cells[1][1:3] == ["The Bramwells built a railway.", "not found (re-asked)"]
+        assert rows.nth(0).is_visible() and errors == []

@@ -4,10 +4,6 @@ changes as labels come in, each time equal to `assay.judges.agreement` on the st
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,51 +15,21 @@ from assay.judges.store import iter_judgments, replace_judgments
 from assay.store import Store
 from assay.web import create_app
 from assay.web.rendering import fmt_number
+from browser_support import chromium, require_browser, serve
 
-CHROMIUM = "/usr/bin/chromium"
 TOKEN = "browser-label-token"
 pytestmark = pytest.mark.slow
 
 
-def _require_browser() -> None:
-    missing = []
-    if not Path(CHROMIUM).exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install playwright)")
-    if missing:
-        reason = "browser tests need " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason + " — CI installs them, so this is a failure there")
-        pytest.skip(reason)
-
-
 @pytest.fixture()
 def served(judges_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Store]]:
-    _require_browser()
-    import uvicorn
-
+    require_browser()
     store = Store(f"sqlite:///{tmp_path / 'browser.db'}")
     path = judges_dir / "llmbar" / "LLMBar" / "Natural" / "evaluators" / "GPT-4" / "Swap"
     source, rows = import_judgments(store, path, "llmbar")
     replace_judgments(store, source, [j for j in rows if j.rater_kind == "judge"])  # the judge's verdicts only
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(store, admin_token=TOKEN), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(store, admin_token=TOKEN)) as url:
+        yield url, store
     store.close()
 
 
@@ -73,12 +39,8 @@ def _expected_kappa(store: Store) -> str:
 
 
 def test_label_ten_pairs_and_watch_kappa(served: tuple[str, Store]) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, store = served
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(f"{url}/agreement")
         assert page.locator("#agreement-empty").inner_text() == "No human labels yet."
@@ -103,6 +65,5 @@ def test_label_ten_pairs_and_watch_kappa(served: tuple[str, Store]) -> None:
                 kappas.append(shown)
                 page.goto(f"{url}/label")
         assert "labelled 10 of 100" in page.locator("#label-progress").inner_text()
-        browser.close()
     assert kappas[0] != kappas[1] and all(k != "—" for k in kappas), kappas  # it moved as labels came in
     assert len(list(iter_judgments(store, source="label:web"))) == 10

@@ -4,7 +4,6 @@ element). Skips when Chromium or Playwright is missing, except under CI, where .
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,35 +13,14 @@ import pytest
 from report_fixtures import BULK_SIZE, LONGCTX_SIZE, XSS, ReportRuns
 
 from assay.report import write_report
-
-CHROMIUM = Path(os.environ.get("ASSAY_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
-
-
-def _missing_browser_reason() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} not found (apt-get install chromium, or set ASSAY_CHROMIUM)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install playwright)"
-    return None
+from browser_support import chromium, require_browser
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    reason = _missing_browser_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"browser test cannot run in CI: {reason}")
-        pytest.skip(f"browser test skipped: {reason}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    require_browser()
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _visible_rows(page: Any) -> int:

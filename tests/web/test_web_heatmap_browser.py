@@ -4,19 +4,16 @@ lengths and columns = needle depths, read from the tick labels inside the pictur
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from test_web_browser import CHROMIUM, _free_port, _require_browser
 
 from assay.models.scripted import ScriptedModel
 from assay.runner import Runner, RunOptions
 from assay.store import Store
 from assay.tasks.registry import get_task
 from assay.web import create_app
+from browser_support import chromium, require_browser, serve
 
 pytestmark = pytest.mark.slow
 GRID = "niah_single:lengths=256+512+1024/depths=0+50/n=1"
@@ -38,34 +35,17 @@ AXIS_LABELS_JS = """img => {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    _require_browser()
-    import uvicorn
-
+    require_browser()
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('heatmap') / 'heatmap.db'}")
     run_id = Runner(ScriptedModel("echo", None), store).run([get_task(GRID)], RunOptions(seed=5, show_progress=False)).run_id
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store, admin_token=""), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", run_id
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(store, admin_token="")) as url:
+        yield url, run_id
     store.close()
 
 
 def test_run_page_draws_the_heatmap_lengths_by_depths(served: tuple[str, str]) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, run_id = served
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(Path(CHROMIUM)),
-                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -82,4 +62,3 @@ def test_run_page_draws_the_heatmap_lengths_by_depths(served: tuple[str, str]) -
         assert image.evaluate(AXIS_LABELS_JS) == {"lengths": ["256", "512", "1k"], "depths": ["0%", "50%"]}
         assert "not drawn" not in page.content()
         assert errors == []
-        browser.close()
