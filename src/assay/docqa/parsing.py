@@ -93,21 +93,28 @@ def read_yes_no(text: str | None) -> Read:
     return Read(error=f"the reply does not start with yes or no: {_excerpt(line)}")
 
 
+def _first_json_object(text: str) -> dict | None:
+    """The JSON object that starts at the reply's first "{", if there is one."""
+    start = text.find("{")
+    if start == -1:
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def read_claims(text: str | None) -> Read:
     """The claims of a list (the first run of lines starting with "Claim:", "- " or "1."), or {"claims": [...]}."""
     if text is None or not text.strip():
         return Read(error="empty output")
-    start = text.find("{")
-    if start != -1:
-        try:
-            value, _ = json.JSONDecoder().raw_decode(text, start)
-        except json.JSONDecodeError:
-            value = None
-        if isinstance(value, dict) and "claims" in value:
-            claims = value["claims"]
-            if not isinstance(claims, list) or not all(isinstance(c, str) and c.strip() for c in claims):
-                return Read(error="\"claims\" is not a list of non-empty strings")
-            return _claims([c.strip() for c in claims])
+    value = _first_json_object(text)
+    if value is not None and "claims" in value:
+        claims = value["claims"]
+        if not isinstance(claims, list) or not all(isinstance(c, str) and c.strip() for c in claims):
+            return Read(error="\"claims\" is not a list of non-empty strings")
+        return _claims([c.strip() for c in claims])
     claims: list[str] = []
     for line in text.splitlines():
         match = _BULLET.match(line)
@@ -143,15 +150,10 @@ def read_verdict(text: str | None) -> Read:
     """supported | contradicted | not_found: a {"verdict": ...} object, a [[tag]], or the reply's first word(s)."""
     if text is None or not text.strip():
         return Read(error="empty output")
-    start = text.find("{")
-    if start != -1:
-        try:
-            value, _ = json.JSONDecoder().raw_decode(text, start)
-        except json.JSONDecodeError:
-            value = None
-        if isinstance(value, dict) and "verdict" in value:
-            word = _verdict_word(str(value["verdict"]))
-            return Read(word) if word else Read(error=f"verdict {value['verdict']!r} is not one of {', '.join(VERDICTS)}")
+    value = _first_json_object(text)
+    if value is not None and "verdict" in value:
+        word = _verdict_word(str(value["verdict"]))
+        return Read(word) if word else Read(error=f"verdict {value['verdict']!r} is not one of {', '.join(VERDICTS)}")
     tags = {_verdict_word(t) for t in _TAG.findall(text)}
     if tags:
         if None in tags or len(tags) > 1:
