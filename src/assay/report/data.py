@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from assay.display import answer_form
+from assay.display import answer_form, format_metric_value
 from assay.store import Store
 
 DEFAULT_MAX_SAMPLES_PER_TASK = 2000
@@ -115,7 +115,7 @@ def metric_lines(run_id: str, rows: list[dict[str, Any]]) -> list[MetricLine]:
         for r in shown:
             ci = (f"[{format_number(r['ci_low'])}, {format_number(r['ci_high'])}]"
                   if r.get("ci_low") is not None and r.get("ci_high") is not None else "")
-            lines.append(MetricLine(run_id, task, r["name"], format_number(r["value"]), ci, int(r["n"]), r["method"],
+            lines.append(MetricLine(run_id, task, r["name"], format_metric_value(r), ci, int(r["n"]), r["method"],
                                     errors, unparsable, _ARROWS[r.get("higher_is_better")], bool(r.get("primary"))))
     return lines
 
