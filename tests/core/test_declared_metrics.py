@@ -138,3 +138,18 @@ def test_a_store_from_before_declarations_is_migrated_and_its_runs_left_unranked
     board = build_leaderboard(reopened.engine)
     assert board.models == []
     assert any("stored before metrics were declared" in note for note in board.notes)
+
+
+def test_run_page_marks_direction_and_the_primary_metric(tmp_path: Path) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from assay.web import create_app
+
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    run_id = _run(store, "scripted:constant=Paris", ["unanswerable:lengths=256/depths=0/n=1"])
+    page = TestClient(create_app(store, admin_token="")).get(f"/runs/{run_id}").text
+    cells = dict(re.findall(r'<td data-sort="(hallucination|score)">(.*?)</td>', page))
+    assert "lower is better" in cells["hallucination"] and "primary" not in cells["hallucination"]
+    assert "higher is better" in cells["score"] and "primary" in cells["score"]
