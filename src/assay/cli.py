@@ -111,14 +111,15 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def metrics_table(metrics: list[dict[str, Any]], title: str) -> Table:
     from assay.display import format_metric_value
 
-    table = Table(title=title)
-    for column in ("task", "metric", "value", "95% CI", "n", "method"):
+    table = Table(title=title, caption="better: ↑ higher, ↓ lower, as each task declares; * the task's primary metric")
+    for column in ("task", "metric", "better", "value", "95% CI", "n", "method"):
         table.add_column(column, justify="right" if column in ("value", "n") else "left")
     for m in metrics:
         if m["method"] == "task" and not isinstance(m.get("value"), (int, float)):
             continue
         ci = f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]" if m.get("ci_low") is not None else ""
-        table.add_row(m["task"], m["name"], format_metric_value(m), ci, str(m["n"]), m["method"])
+        better = {True: "↑", False: "↓"}.get(m.get("higher_is_better"), "") + (" *" if m.get("primary") else "")
+        table.add_row(m["task"], m["name"], better, format_metric_value(m), ci, str(m["n"]), m["method"])
     return table
 
 
