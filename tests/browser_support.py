@@ -19,6 +19,20 @@ CHROMIUM = os.environ.get("ASSAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
 
+# The tick labels of a heatmap's two axes, read from the SVG its <img> shows (the renderer groups each
+# axis under a known id and writes every label as a comment beside its glyph paths).
+AXIS_LABELS_JS = """img => {
+  const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
+  const svg = new DOMParser().parseFromString(new TextDecoder().decode(bytes), 'image/svg+xml');
+  const labels = id => [...svg.getElementById(id).querySelectorAll('g[id^="xtick"], g[id^="ytick"]')].map(tick => {
+    const walker = svg.createTreeWalker(tick, NodeFilter.SHOW_COMMENT);
+    const out = [];
+    while (walker.nextNode()) out.push(walker.currentNode.nodeValue.trim());
+    return out.join(' ');
+  });
+  return {lengths: labels('heatmap-lengths'), depths: labels('heatmap-depths')};
+}"""
+
 
 def require_browser() -> None:
     missing = [] if Path(CHROMIUM).exists() else [f"{CHROMIUM} (apt-get install chromium)"]

@@ -13,7 +13,7 @@ import pytest
 from report_fixtures import BULK_SIZE, LONGCTX_SIZE, XSS, ReportRuns
 
 from assay.report import write_report
-from browser_support import chromium, require_browser
+from browser_support import AXIS_LABELS_JS, chromium, require_browser
 
 
 @pytest.fixture(scope="module")
@@ -104,19 +104,6 @@ def test_report_in_chromium(browser: Any, report_runs: ReportRuns, tmp_path: Pat
     page.close()
 
 
-# The tick labels of a heatmap's two axes, read from the SVG its <img> shows (the renderer groups each
-# axis under a known id and writes every label as a comment beside its glyph paths).
-AXIS_LABELS_JS = """img => {
-  const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
-  const svg = new DOMParser().parseFromString(new TextDecoder().decode(bytes), 'image/svg+xml');
-  const labels = id => [...svg.getElementById(id).querySelectorAll('g[id^="xtick"], g[id^="ytick"]')].map(tick => {
-    const walker = svg.createTreeWalker(tick, NodeFilter.SHOW_COMMENT);
-    const out = [];
-    while (walker.nextNode()) out.push(walker.currentNode.nodeValue.trim());
-    return out.join(' ');
-  });
-  return {lengths: labels('heatmap-lengths'), depths: labels('heatmap-depths')};
-}"""
 
 
 def test_report_heatmap_of_a_non_square_run_in_chromium(browser: Any, report_runs: ReportRuns, tmp_path: Path) -> None:

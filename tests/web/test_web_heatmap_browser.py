@@ -13,24 +13,11 @@ from assay.runner import Runner, RunOptions
 from assay.store import Store
 from assay.tasks.registry import get_task
 from assay.web import create_app
-from browser_support import chromium, require_browser, serve
+from browser_support import AXIS_LABELS_JS, chromium, require_browser, serve
 
 pytestmark = pytest.mark.slow
 GRID = "niah_single:lengths=256+512+1024/depths=0+50/n=1"
 
-# The tick labels of a heatmap's two axes, read from the SVG its <img> shows (the renderer groups each
-# axis under a known id and writes every label as a comment beside its glyph paths).
-AXIS_LABELS_JS = """img => {
-  const bytes = Uint8Array.from(atob(img.src.split(',')[1]), c => c.charCodeAt(0));
-  const svg = new DOMParser().parseFromString(new TextDecoder().decode(bytes), 'image/svg+xml');
-  const labels = id => [...svg.getElementById(id).querySelectorAll('g[id^="xtick"], g[id^="ytick"]')].map(tick => {
-    const walker = svg.createTreeWalker(tick, NodeFilter.SHOW_COMMENT);
-    const out = [];
-    while (walker.nextNode()) out.push(walker.currentNode.nodeValue.trim());
-    return out.join(' ');
-  });
-  return {lengths: labels('heatmap-lengths'), depths: labels('heatmap-depths')};
-}"""
 
 
 @pytest.fixture(scope="module")
