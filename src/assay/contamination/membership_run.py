@@ -13,6 +13,7 @@ from assay.contamination.items import Item
 from assay.contamination.membership import auroc_with_ci, scores_from_meta
 from assay.errors import AssayError
 from assay.models.base import Model
+from assay.tasks.benchmarks.common import read_jsonl_numbered
 from assay.types import LoglikelihoodRollingRequest
 
 BATCH = 16
@@ -25,19 +26,9 @@ class LabelledItem:
 
 
 def read_labelled_texts(path: Path) -> list[LabelledItem]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise AssayError(f"--texts: cannot read {path}: {exc.strerror}") from None
     out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AssayError(f"--texts {path} line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+    for number, record in read_jsonl_numbered(path, "--texts"):
+        if not isinstance(record.get("text"), str):
             raise AssayError(f"--texts {path} line {number}: expected an object with a \"text\" string")
         label = record.get("label")
         if label not in (None, 0, 1):

@@ -65,7 +65,9 @@ def read_json(path: Path, what: str) -> Any:
         raise AssayError(f"{what}: {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
 
 
-def read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
+def read_jsonl_numbered(path: Path, what: str) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; undecodable bytes, bad JSON or a non-object line is
+    a one-line error naming the file and the line."""
     rows = []
     for number, line in enumerate(read_text(path, what).splitlines(), start=1):
         if not line.strip():
@@ -76,8 +78,12 @@ def read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
             raise AssayError(f"{what}: {path} line {number}: invalid JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise AssayError(f"{what}: {path} line {number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
+        rows.append((number, row))
     return rows
+
+
+def read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
+    return [row for _, row in read_jsonl_numbered(path, what)]
 
 
 def read_rows(path: Path, what: str) -> list[dict[str, Any]]:
