@@ -55,6 +55,19 @@ def _boolean(text: str) -> bool:
     raise ValueError
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError
+    return value
+
+
+def _vllm_dtype(text: str) -> str:
+    if text != "auto" and text not in DTYPES:
+        raise ValueError
+    return text
+
+
 def _device(text: str) -> str:
     if not _DEVICE.match(text):
         raise ValueError
@@ -95,6 +108,12 @@ API_OPTIONS: dict[str, ModelOption] = {
 TRANSPORT_OPTIONS = frozenset({"concurrency", "max_retries", "timeout", "backoff_s"})
 LLAMACPP_OPTIONS: dict[str, ModelOption] = {"n_ctx": POSITIVE_INT, "n_threads": POSITIVE_INT}
 SCRIPTED_OPTIONS: dict[str, ModelOption] = {"delay_s": NON_NEGATIVE_FLOAT}
+# vLLM in process (models/vllm_backend.py); the names are vllm.LLM's own keyword arguments.
+VLLM_OPTIONS: dict[str, ModelOption] = {
+    "dtype": ModelOption(_vllm_dtype, "auto | " + " | ".join(DTYPES)),
+    "gpu_memory_utilization": ModelOption(_fraction, "a number > 0 and ≤ 1"),
+    "tensor_parallel_size": POSITIVE_INT, "max_model_len": POSITIVE_INT, "enable_prefix_caching": BOOLEAN,
+}
 
 
 def split_model_args(text: str) -> dict[str, str]:

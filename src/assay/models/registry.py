@@ -18,6 +18,7 @@ from assay.models.model_args import (
     HF_OPTIONS,
     LLAMACPP_OPTIONS,
     SCRIPTED_OPTIONS,
+    VLLM_OPTIONS,
     ModelOption,
     check_model_args,
 )
@@ -29,6 +30,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "openai": ("assay.models.openai_compat", "load", "openai:BASE_URL#MODEL — any OpenAI-compatible server"),
     "llamacpp": ("assay.models.llamacpp", "load", "llamacpp:PATH.gguf — llama-cpp-python in process"),
     "scripted": ("assay.models.scripted", "load", "scripted:NAME — deterministic fakes (echo, constant, oracle, zero)"),
+    "vllm": ("assay.models.vllm_backend", "load", "vllm:PATH — a local model folder run by vLLM in process (CUDA GPU)"),
 }
 
 # prefix -> the options (`--model-args key=value`) the backend takes
@@ -38,6 +40,7 @@ BACKEND_OPTIONS: dict[str, dict[str, ModelOption]] = {
     "openai": API_OPTIONS,
     "llamacpp": LLAMACPP_OPTIONS,
     "scripted": SCRIPTED_OPTIONS,
+    "vllm": VLLM_OPTIONS,
 }
 
 
