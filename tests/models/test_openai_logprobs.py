@@ -41,3 +41,18 @@ def test_a_token_straddling_the_boundary_is_counted_and_flagged() -> None:
 def test_missing_or_unechoed_logprobs_raise(logprobs: object) -> None:
     with pytest.raises(LogprobsMissing):
         parse_echo_logprobs(logprobs, 2, 4)
+
+
+def test_an_echoed_bos_token_shifts_offsets_and_the_prompt_aligns_them() -> None:
+    # vLLM's echo for a model that adds BOS: "<s>" is a token of its own and every offset counts it.
+    # prompt "Q: A: yes" = context "Q: A:" + continuation " yes"; " more" was generated.
+    data = block(["<s>", "Q:", " A:", " yes", " more"], [None, -3.0, -1.0, -0.5, -9.0])
+    assert parse_echo_logprobs(data, start=5, end=9).logprob == -1.5  # unaligned: " A:" taken for the continuation
+    aligned = parse_echo_logprobs(data, start=5, end=9, prompt="Q: A: yes")
+    assert (aligned.logprob, aligned.n_tokens, aligned.meta["echo_offset_shift"]) == (-0.5, 1, 3)
+    rolling = parse_echo_logprobs(data, start=0, end=9, prompt="Q: A: yes")  # BOS no longer eats the first token
+    assert (rolling.logprob, rolling.n_tokens, "tokens_without_logprob" in rolling.meta) == (-4.5, 3, False)
+    plain = parse_echo_logprobs(block(["Q:", " A:", " yes"], [None, -1.0, -0.5]), 5, 9, prompt="Q: A: yes")
+    assert plain.logprob == -0.5 and "echo_offset_shift" not in plain.meta
+    odd = parse_echo_logprobs(block(["Q", "x", " yes"], [None, -1.0, -0.5]), 2, 6, prompt="Q: yes")
+    assert odd.meta["echo_does_not_spell_the_prompt"] is True

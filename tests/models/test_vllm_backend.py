@@ -24,23 +24,10 @@ from assay.models.hf_tokenizer import HFTokenizer
 from assay.models.registry import check_options
 from assay.models.vllm_backend import VLLMModel, engine_arguments, load, score_prompt
 from assay.types import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRollingRequest, Message
+from servers.byte_tokenizer import byte_tokenizer
 
 # The greedy continuation after any character outside it (unique characters, so a bigram table can hold it).
 CHAIN = "Wxyz 42.\nQ"
-
-
-def byte_tokenizer() -> HFTokenizer:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
-    vocab["<s>"], vocab["</s>"] = len(vocab), len(vocab) + 1
-    raw = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    hf = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>")
-    hf.chat_template = "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
-    return HFTokenizer("bytes", hf)
 
 
 @dataclass

@@ -3,6 +3,11 @@
 The server echoes the whole prompt (context + continuation) as tokens with text offsets; the
 continuation's log-likelihood is the sum over the tokens that cover characters [start, end) of the
 prompt. Tokens past `end` were generated (servers that refuse max_tokens=0) and are ignored.
+
+Given the prompt text, offsets are first aligned with it: vLLM's server (checked against its
+`_create_completion_logprobs`, v0.10 to main) counts text offsets over each echoed token decoded on its own,
+special tokens included, so for a model that adds a BOS token every offset is shifted by the BOS text
+("<s>", "<|begin_of_text|>") and the character range [start, end) would pick the wrong tokens.
 """
 
 from __future__ import annotations
@@ -26,8 +31,19 @@ class EchoScore:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_echo_logprobs(logprobs: Any, start: int, end: int) -> EchoScore:
-    """Sum the logprobs of the echoed tokens that overlap characters [start, end) of the prompt."""
+def echo_shift(tokens: list[Any], offsets: list[Any], prompt: str) -> int | None:
+    """Characters the echo puts before `prompt` (a BOS token's text): 0 when the echoed tokens spell the prompt
+    from offset 0, the offset of the token where they start spelling it, None when they never do."""
+    joined = "".join(token if isinstance(token, str) else "" for token in tokens)
+    if joined.startswith(prompt):
+        return 0
+    position = joined.find(prompt)
+    return position if position > 0 and position in offsets else None
+
+
+def parse_echo_logprobs(logprobs: Any, start: int, end: int, *, prompt: str | None = None) -> EchoScore:
+    """Sum the logprobs of the echoed tokens that overlap characters [start, end) of the prompt (`prompt`, when
+    given, aligns the echo's offsets with it first)."""
     if not isinstance(logprobs, dict):
         raise LogprobsMissing("the answer has no logprobs block")
     tokens = logprobs.get("tokens")
@@ -38,6 +54,14 @@ def parse_echo_logprobs(logprobs: Any, start: int, end: int) -> EchoScore:
         raise LogprobsMissing("the logprobs block lacks tokens, token_logprobs or text_offset")
     if not len(tokens) == len(token_logprobs) == len(offsets):
         raise LogprobsMissing("tokens, token_logprobs and text_offset differ in length")
+    meta: dict[str, Any] = {}
+    if prompt is not None:
+        shift = echo_shift(tokens, offsets, prompt)
+        if shift is None:
+            meta["echo_does_not_spell_the_prompt"] = True  # offsets used as given
+        elif shift:
+            start, end = start + shift, end + shift
+            meta["echo_offset_shift"] = shift
     if all(offset >= end for offset in offsets) and end > 0:
         raise LogprobsMissing("the prompt was not echoed back")
     total = 0.0
@@ -68,7 +92,6 @@ def parse_echo_logprobs(logprobs: Any, start: int, end: int) -> EchoScore:
             greedy = None if greedy is not False else False
     if count == 0 and without_logprob == 0:
         raise LogprobsMissing("no echoed token falls in the continuation")
-    meta: dict[str, Any] = {}
     if straddles:
         meta["boundary_token_straddles_context"] = True
     if without_logprob:
