@@ -7,7 +7,6 @@ out right. With vLLM and a CUDA GPU: a real `vllm serve` on loopback and `assay 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from assay.tasks import get_task
 from assay.types import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRollingRequest, Message
 from servers.byte_tokenizer import byte_tokenizer
 from servers.fake_vllm import FakeVLLM, FakeVLLMServer
+from servers.vllm_gpu import embedded_folder, vllm_gpu_or_skip
 
 PAIRS = [("Question: What is 2+2?\nAnswer:", " 4"), ("The sky is", " blue today"), ("x", "yz")]
 
@@ -120,28 +120,9 @@ def test_generation_and_a_run_through_a_vllm_shaped_server(tokenizer, tmp_path: 
 ALIAS = "smollm2"
 
 
-def _vllm_gpu_or_skip() -> None:
-    if importlib.util.find_spec("vllm") is None:
-        pytest.skip("GPU only: vLLM is not installed (pip install 'assay[vllm]' on a CUDA machine)")
-    import torch
-
-    if not torch.cuda.is_available():
-        pytest.skip("GPU only: no CUDA device for vLLM")
-
-
-def embedded_folder() -> Path:
-    """The embedded SmolLM2 as a transformers folder (the hf backend's dequantised cache of the GGUF)."""
-    from assay.models.embedded import gguf_path
-    from assay.models.hf_files import file_sha256
-    from assay.models.hf_loading import ensure_dequantised
-
-    gguf = gguf_path()
-    return ensure_dequantised(gguf, file_sha256(gguf))[0]
-
-
 @pytest.fixture(scope="module")
 def vllm_server() -> Iterator[tuple[str, Path]]:
-    _vllm_gpu_or_skip()
+    vllm_gpu_or_skip()
     from servers.fake_openai import free_port
     from servers.processes import stop_process, wait_until_ready
 
