@@ -118,12 +118,13 @@ def test_batched_and_shared_context_match_one_at_a_time(model) -> None:
 
 @pytest.mark.slow
 def test_segmented_long_input_matches_single_pass(model, monkeypatch: pytest.MonkeyPatch) -> None:
-    import assay.models.hf_scoring as scoring
+    from dataclasses import replace
 
     requests = [LoglikelihoodRequest("Once upon a time, in a small village by the river, there lived", " an old baker."),
                 LoglikelihoodRequest("Solo context", " alone")]
     plain = model.loglikelihood(requests)
-    monkeypatch.setattr(scoring, "SEGMENT_TOKENS", 5)  # every input now runs in several KV-cache segments
+    # Every input now runs in several KV-cache segments.
+    monkeypatch.setattr(model.scorer, "budget", replace(model.scorer.budget, segment_tokens=5))
     segmented = model.loglikelihood(requests)
     for a, b in zip(plain, segmented, strict=True):
         assert b.logprob == pytest.approx(a.logprob, abs=TOLERANCE) and a.is_greedy == b.is_greedy

@@ -3,9 +3,10 @@
 Log-likelihoods follow lm-evaluation-harness's token boundaries (see hf_tokenizer.py) and reuse a
 shared context's KV cache across its choices (hf_scoring.py); generation reuses the KV cache of
 shared prompt prefixes (hf_generate.py), or decodes greedy prompts without one in batches
-(hf_batch_generate.py). Options: dtype (float32), device (cpu), max_context, reuse_prefix (true),
-batch_size (8; 1 decodes every prompt on its own). torch and transformers are imported only when
-a model is loaded.
+(hf_batch_generate.py). Options: device (cpu), dtype (bfloat16 on cuda, float32 elsewhere),
+max_context, reuse_prefix (true), batch_size (8 on CPU, 64 on cuda; 1 decodes every prompt on its
+own). How much one forward pass may take is the device's budget (hf_budget.py). torch and
+transformers are imported only when a model is loaded.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _option_bool(value: Any) -> bool:
 
 class HFModel:
     def __init__(self, spec: str, name: str, loaded: LoadedModel, device: str = "cpu",
-                 max_context: int | None = None, reuse_prefix: bool = True, batch_size: int = 8) -> None:
+                 max_context: int | None = None, reuse_prefix: bool = True, batch_size: int | None = None) -> None:
+        from assay.models.hf_budget import budget_for
         from assay.models.hf_generate import PrefixCachingGenerator
         from assay.models.hf_scoring import Scorer
         from assay.models.hf_tokenizer import HFTokenizer
@@ -63,8 +65,8 @@ class HFModel:
         eos_ids = {self._tokenizer.eos_token_id} if self._tokenizer.eos_token_id is not None else set()
         configured = getattr(getattr(loaded.model, "generation_config", None), "eos_token_id", None)
         eos_ids |= set(configured) if isinstance(configured, list) else ({configured} if configured is not None else set())
-        self.generator: PrefixCachingGenerator = PrefixCachingGenerator(self.scorer, self._tokenizer, eos_ids,
-                                                                        reuse_prefix, batch_size)
+        self.generator: PrefixCachingGenerator = PrefixCachingGenerator(
+            self.scorer, self._tokenizer, eos_ids, reuse_prefix, batch_size or budget_for(device).generate_batch)
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -95,11 +97,8 @@ class HFModel:
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[Response]:
         from assay.models.hf_scoring import TokenItem
 
-        items = []
-        for request in requests:
-            context, continuation = self._tokenizer.encode_pair(request.context, request.continuation)
-            items.append(TokenItem(tuple(context), tuple(continuation)))
-        return self._score(items)
+        pairs = self._tokenizer.encode_pairs([(request.context, request.continuation) for request in requests])
+        return self._score([TokenItem(tuple(context), tuple(continuation)) for context, continuation in pairs])
 
     def _score(self, items: list[Any]) -> list[Response]:
         assert self.max_context is not None
@@ -194,12 +193,14 @@ def build_model(path: Path, spec: str, name: str, options: dict[str, Any]) -> HF
     except ModuleNotFoundError as exc:
         raise AssayError(f"--model {spec}: the local model stack needs the package '{exc.name}' "
                          "(pip install 'assay[local]')") from None
+    from assay.models.hf_budget import budget_for, default_dtype
+
     device = str(options.get("device", "cpu"))
     _check_device(spec, device)
-    batch_size = int(options.get("batch_size", 8))
+    batch_size = int(options.get("batch_size", budget_for(device).generate_batch))
     if batch_size < 1:
         raise AssayError(f"--model {spec}: option batch_size must be a positive integer, got {batch_size!r}")
-    loaded = load_path(path, spec, dtype=str(options.get("dtype", "float32")), device=device)
+    loaded = load_path(path, spec, dtype=str(options.get("dtype", default_dtype(device))), device=device)
     max_context = options.get("max_context")
     return HFModel(spec, name, loaded, device=device, max_context=int(max_context) if max_context else None,
                    reuse_prefix=_option_bool(options.get("reuse_prefix", True)), batch_size=batch_size)

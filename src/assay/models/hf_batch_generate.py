@@ -14,8 +14,8 @@ shorter prompt. A run of prompts sharing a long prefix (few-shot prompts, one do
 questions) is batched in token order and its common prefix is prefilled once, then copied to every
 row, so batching keeps what prefix reuse saves. The remaining unrelated prompts are pooled and
 batched longest first (as lm-evaluation-harness does) to keep padding small. A batch is at most
-`batch_size` rows and rows x padded width <= BATCH_TOKENS; a group of one stays on the one-at-a-time
-path, which can still reuse the KV cache it kept from the previous prompt.
+`batch_size` rows and rows x padded width <= the device budget's batch_tokens (hf_budget.py); a group
+of one stays on the one-at-a-time path, which can still reuse the KV cache it kept from the previous prompt.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from typing import Any
 
 import torch
 
+from assay.models.hf_budget import CPU_BUDGET, DeviceBudget
 from assay.models.hf_generate import GenerationJob, GenerationResult, advance, common_prefix_length
-from assay.models.hf_scoring import BATCH_TOKENS, SEGMENT_TOKENS, Scorer, new_cache
+from assay.models.hf_scoring import Scorer, new_cache
 from assay.models.hf_tokenizer import HFTokenizer
 
 SHARED_PREFIX_FRACTION = 0.5  # a neighbour sharing this much of the shorter prompt keeps a job on the prefix path
@@ -38,24 +39,25 @@ def shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
     return min(shared, min(len(p) for p in prompts) - 1)
 
 
-def _chunk(indices: list[int], jobs: Sequence[GenerationJob], batch_size: int) -> list[list[int]]:
+def _chunk(indices: list[int], jobs: Sequence[GenerationJob], batch_size: int, budget: DeviceBudget) -> list[list[int]]:
     batches: list[list[int]] = []
     for index in indices:
         batch = batches[-1] if batches else []
         candidate = [*batch, index]
         prompts = [jobs[i].prompt_tokens for i in candidate]
         width = max(len(p) for p in prompts) - shared_prefix(prompts)
-        if batch and len(batch) < batch_size and len(candidate) * width <= BATCH_TOKENS:
+        padded = max(len(p) for p in prompts) * budget.min_fill > len(jobs[index].prompt_tokens)
+        if batch and len(batch) < batch_size and len(candidate) * width <= budget.batch_tokens and not padded:
             batch.append(index)
         else:
             batches.append([index])
     return batches
 
 
-def batch_groups(jobs: Sequence[GenerationJob], batch_size: int) -> list[list[int]]:
+def batch_groups(jobs: Sequence[GenerationJob], batch_size: int, budget: DeviceBudget = CPU_BUDGET) -> list[list[int]]:
     """Indices of the jobs to decode together, batch by batch (see the module docstring)."""
     greedy = sorted((i for i, job in enumerate(jobs) if job.temperature <= 0
-                     and len(job.prompt_tokens) <= SEGMENT_TOKENS), key=lambda i: (jobs[i].prompt_tokens, i))
+                     and len(job.prompt_tokens) <= budget.segment_tokens), key=lambda i: (jobs[i].prompt_tokens, i))
     runs: list[list[int]] = []
     for index in greedy:
         if runs:
@@ -65,8 +67,8 @@ def batch_groups(jobs: Sequence[GenerationJob], batch_size: int) -> list[list[in
                 continue
         runs.append([index])
     unrelated = sorted((run[0] for run in runs if len(run) == 1), key=lambda i: (-len(jobs[i].prompt_tokens), i))
-    batches = [batch for run in runs if len(run) > 1 for batch in _chunk(run, jobs, batch_size)]
-    batches += _chunk(unrelated, jobs, batch_size)
+    batches = [batch for run in runs if len(run) > 1 for batch in _chunk(run, jobs, batch_size, budget)]
+    batches += _chunk(unrelated, jobs, batch_size, budget)
     return [batch for batch in batches if len(batch) > 1]
 
 

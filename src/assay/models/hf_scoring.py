@@ -12,6 +12,9 @@ Three paths, all giving the same numbers (within float32 noise, tested to 1e-4):
   left-padded with explicit position ids and attention masks, logits kept only for the tail;
 - segmented: inputs too long for one pass (rolling windows at 8k) are fed in segments that
   extend one KV cache, so the logits tensor never holds more than a segment.
+How many tokens, rows and logits one forward may take comes from the device's budget
+(hf_budget.py): small on CPU, large on a GPU, where short shared contexts are simply repeated per
+choice inside one big left-padded batch rather than run as many small forwards.
 """
 
 from __future__ import annotations
@@ -25,14 +28,8 @@ from typing import Any
 
 import torch
 
-# Tokens per forward batch (batch size × padded length) and rows of logits kept per forward:
-# on CPU larger batches do not run faster, they only use memory.
-BATCH_TOKENS = 4096
-LOGIT_ROWS = 1024
-SEGMENT_TOKENS = 1024
-MAX_BATCH = 32
-# Context tokens whose KV cache may be held at once when a shared context is copied for its choices.
-KV_TOKENS = 32768
+from assay.models.hf_budget import DeviceBudget, budget_for
+
 # Contexts whose common token prefix is at least this long run that prefix once (a document, few-shot block).
 MIN_SHARED_PREFIX = 256
 
@@ -76,10 +73,31 @@ def _score_rows(logits: torch.Tensor, targets: torch.Tensor) -> tuple[float, boo
     return total, greedy
 
 
+def _score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], right_aligned: bool) -> list[TokenScore]:
+    """logits (rows, width, vocab); row r scores continuations[r] at its last (right_aligned) or first
+    len(continuation) positions. One pass over the whole block and one copy to the host, not one per row."""
+    rows, width = logits.shape[0], logits.shape[1]
+    targets = torch.zeros((rows, width), dtype=torch.long)
+    valid = torch.zeros((rows, width), dtype=torch.bool)
+    for row, continuation in enumerate(continuations):
+        n = len(continuation)
+        span = slice(width - n, width) if right_aligned else slice(0, n)
+        targets[row, span] = torch.tensor(continuation)
+        valid[row, span] = True
+    targets, valid = targets.to(logits.device), valid.to(logits.device)
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    picked = torch.where(valid, logprobs.gather(2, targets.unsqueeze(2)).squeeze(2), 0.0)
+    greedy = ((logprobs.argmax(dim=-1) == targets) | ~valid).all(dim=1)
+    totals, greedy_rows = picked.sum(dim=1).tolist(), greedy.tolist()
+    return [TokenScore(totals[row], bool(greedy_rows[row]), len(continuations[row])) for row in range(rows)]
+
+
 class Scorer:
-    def __init__(self, model: Any, device: str, max_length: int, pad_token_id: int) -> None:
+    def __init__(self, model: Any, device: str, max_length: int, pad_token_id: int,
+                 budget: DeviceBudget | None = None) -> None:
         self.model = model
         self.device = device
+        self.budget = budget or budget_for(device)
         self.max_length = max_length
         self.pad_token_id = pad_token_id
         self.cache_kw = cache_keyword(model)
@@ -105,7 +123,8 @@ class Scorer:
         shared: list[tuple[int, ...]] = []
         for context, indices in by_context.items():
             longest = max(len(items[i].continuation) for i in indices)
-            if len(indices) >= 2 and len(context) >= 2 and len(context) + longest - 1 <= self.max_length:
+            if (len(indices) >= 2 and len(context) >= max(2, self.budget.shared_context_tokens)
+                    and len(context) + longest - 1 <= self.max_length):
                 shared.append(context)
             else:
                 singles.extend(indices)
@@ -130,18 +149,20 @@ class Scorer:
 
     def _score_batched(self, indexed: list[tuple[int, TokenItem]]) -> dict[int, TokenScore]:
         out: dict[int, TokenScore] = {}
+        budget = self.budget
         indexed = sorted(indexed, key=lambda pair: (-len(self._inputs(pair[1])), pair[0]))
         batch: list[tuple[int, TokenItem]] = []
         for index, item in indexed:
             n_inputs, n_scored = len(self._inputs(item)), len(item.continuation)
-            if n_inputs > SEGMENT_TOKENS or n_scored > LOGIT_ROWS:
+            if n_inputs > budget.segment_tokens or n_scored > budget.logit_rows:
                 out[index] = self._score_segmented(item)
                 continue
             if batch:
                 width = len(self._inputs(batch[0][1]))  # longest first
                 scored = max(n_scored, *(len(b[1].continuation) for b in batch))
                 rows = len(batch) + 1
-                if rows > MAX_BATCH or rows * width > BATCH_TOKENS or rows * scored > LOGIT_ROWS:
+                full = rows > budget.max_batch or rows * width > budget.batch_tokens or rows * scored > budget.logit_rows
+                if full or n_inputs < budget.min_fill * width:
                     out.update(self._run_left_padded(batch))
                     batch = []
             batch.append((index, item))
@@ -161,12 +182,8 @@ class Scorer:
         keep = max(len(item.continuation) for _, item in batch)
         logits = self._forward(ids, int(mask.sum()), attention_mask=mask.to(self.device), position_ids=positions.to(self.device),
                                logits_to_keep=keep)
-        out = {}
-        for row, (index, item) in enumerate(batch):
-            n = len(item.continuation)
-            total, greedy = _score_rows(logits[row, keep - n:], torch.tensor(item.continuation, device=logits.device))
-            out[index] = TokenScore(total, greedy, n)
-        return out
+        scores = _score_block(logits, [item.continuation for _, item in batch], right_aligned=True)
+        return {index: score for (index, _), score in zip(batch, scores, strict=True)}
 
     def _score_segmented(self, item: TokenItem) -> TokenScore:
         inputs = self._inputs(item)
@@ -176,8 +193,8 @@ class Scorer:
         first_scored = len(inputs) - n  # input position whose logits predict continuation[0]
         cache = new_cache(self.model)
         pieces = []
-        for start in range(0, len(inputs), SEGMENT_TOKENS):
-            segment = inputs[start:start + SEGMENT_TOKENS]
+        for start in range(0, len(inputs), self.budget.segment_tokens):
+            segment = inputs[start:start + self.budget.segment_tokens]
             keep = len(segment) - max(first_scored - start, 0)
             logits = self._forward(torch.tensor([segment]), len(segment), use_cache=True, logits_to_keep=max(keep, 1),
                                    **{self.cache_kw: cache})
@@ -196,8 +213,8 @@ class Scorer:
         cache = new_cache(self.model)
         columns: dict[str, list[float]] = {"token_logprobs": [], "token_mu": [], "token_sigma": []}
         total, greedy, offset = 0.0, True, 0
-        for start in range(0, len(inputs), SEGMENT_TOKENS):
-            segment = inputs[start:start + SEGMENT_TOKENS]
+        for start in range(0, len(inputs), self.budget.segment_tokens):
+            segment = inputs[start:start + self.budget.segment_tokens]
             keep = len(segment) - max(first_scored - start, 0)
             logits = self._forward(torch.tensor([segment]), len(segment), use_cache=True, logits_to_keep=max(keep, 1),
                                    **{self.cache_kw: cache})
@@ -220,8 +237,8 @@ class Scorer:
     def prefill(self, tokens: Sequence[int], cache: Any) -> torch.Tensor:
         """Feed tokens into `cache` in segments; the logits of the last position."""
         logits = None
-        for start in range(0, len(tokens), SEGMENT_TOKENS):
-            segment = list(tokens[start:start + SEGMENT_TOKENS])
+        for start in range(0, len(tokens), self.budget.segment_tokens):
+            segment = list(tokens[start:start + self.budget.segment_tokens])
             logits = self._forward(torch.tensor([segment]), len(segment), use_cache=True, logits_to_keep=1,
                                    **{self.cache_kw: cache})
         assert logits is not None, "prefill needs at least one token"
@@ -260,7 +277,9 @@ class Scorer:
         suffixes = [[context[-1], *cont[:-1]] for cont in continuations]
         scores: list[TokenScore] = []
         widest = max(len(s) for s in suffixes)
-        step = max(1, min(MAX_BATCH, LOGIT_ROWS // widest, BATCH_TOKENS // widest, KV_TOKENS // (prefix_len + widest)))
+        budget = self.budget
+        step = max(1, min(budget.max_batch, budget.logit_rows // widest, budget.batch_tokens // widest,
+                          budget.kv_tokens // (prefix_len + widest)))
         for start in range(0, len(suffixes), step):
             chunk = suffixes[start:start + step]
             width = max(len(s) for s in chunk)
@@ -275,7 +294,5 @@ class Scorer:
             cache.batch_repeat_interleave(len(chunk))
             logits = self._forward(ids, sum(len(s) for s in chunk), attention_mask=mask.to(self.device), use_cache=True,
                                    **{self.cache_kw: cache})
-            for row, cont in enumerate(continuations[start:start + step]):
-                total, greedy = _score_rows(logits[row, :len(cont)], torch.tensor(cont, device=logits.device))
-                scores.append(TokenScore(total, greedy, len(cont)))
+            scores += _score_block(logits, continuations[start:start + step], right_aligned=False)
         return scores

@@ -1,0 +1,43 @@
+"""How much work one forward pass of the hf backend may take, per device.
+
+On CPU (two cores measured) larger batches do not run faster, they only use memory, so the budget
+is small; on a GPU a forward pass costs about the same up to tens of thousands of tokens, so the
+budget is large and work is batched across samples. Every size that decides how requests are cut
+into forward passes lives here, so a test can force the GPU budget on CPU and check the results do
+not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeviceBudget:
+    batch_tokens: int  # tokens per forward batch (rows × padded width)
+    logit_rows: int  # rows of logits kept per forward (each row is vocab-size floats)
+    segment_tokens: int  # longest single-sequence forward; longer inputs run in KV-cache segments
+    max_batch: int  # rows per log-likelihood forward
+    kv_tokens: int  # context tokens whose KV cache may be held at once when copied for a context's choices
+    shared_context_tokens: int  # a context shared by several items runs once (KV copied) from this length up
+    generate_batch: int  # default rows per batched greedy decode (the batch_size option)
+    # A length-sorted batch is cut when the next input is shorter than this fraction of the batch's widest
+    # (0: cut only on size), so a few long inputs do not pad a big batch of short ones.
+    min_fill: float
+
+
+CPU_BUDGET = DeviceBudget(batch_tokens=4096, logit_rows=1024, segment_tokens=1024, max_batch=32, kv_tokens=32768,
+                          shared_context_tokens=2, generate_batch=8, min_fill=0.0)
+# One forward of ~128k tokens keeps an H100/H200 busy for a 135M-1B model; short contexts are cheaper
+# to repeat per choice inside one big batch than to run as many small shared-context forwards.
+CUDA_BUDGET = DeviceBudget(batch_tokens=131072, logit_rows=8192, segment_tokens=32768, max_batch=4096,
+                           kv_tokens=1 << 20, shared_context_tokens=512, generate_batch=64, min_fill=0.5)
+
+
+def budget_for(device: str) -> DeviceBudget:
+    return CUDA_BUDGET if device.startswith("cuda") else CPU_BUDGET
+
+
+def default_dtype(device: str) -> str:
+    """bfloat16 on a GPU (its matrix units' native type), float32 elsewhere (CPU bf16 is slow and less exact)."""
+    return "bfloat16" if device.startswith("cuda") else "float32"
