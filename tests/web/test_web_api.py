@@ -105,9 +105,12 @@ def test_sample_search_matches_prompt_response_and_extracted(populated: Populate
     # Only the constant model's responses say "nothing here": found through the response text.
     constant = client.get(f"/api/runs/{populated.constant_run}/samples", params={"q": "nothing", "task": TASK_B}).json()
     assert constant["total"] == 12
-    # % and _ are literal characters, not wildcards.
-    assert client.get(url, params={"q": "%"}).json()["total"] == 0
-    assert client.get(url, params={"q": "word1_"}).json()["total"] == 0
+    # The substring fallback: % and _ are literal characters, not wildcards.
+    assert client.get(url, params={"q": "%", "match": "substring"}).json()["total"] == 0
+    assert client.get(url, params={"q": "word1_", "match": "substring"}).json()["total"] == 0
+    # Word search: nothing to search for is a clear 422, never a 500.
+    refused = client.get(url, params={"q": "%"})
+    assert refused.status_code == 422 and "no word to search for" in refused.json()["detail"]
     unparsable = client.get(url, params={"q": "unparsable"}).json()["samples"]
     assert unparsable[0]["error_kind"] == "unparsable" and unparsable[0]["extracted"] is None
 

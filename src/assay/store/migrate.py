@@ -26,3 +26,17 @@ def add_missing_columns(engine: Engine) -> list[str]:
                                   f"{preparer.quote(column.name)} {column_type}"))
                 added.append(f"{table.name}.{column.name}")
     return added
+
+
+def build_derived(engine: Engine) -> list[str]:
+    """Derived data newer stores keep (the full-text index, per-run sample counts), built on open when
+    missing and filled from the stored samples; idempotent, and nothing stored is rewritten."""
+    from assay.store.search import ensure_search_index
+    from assay.store.summary import ensure_sample_counts
+
+    built = []
+    if ensure_search_index(engine):
+        built.append("full-text index")
+    if ensure_sample_counts(engine):
+        built.append("sample counts")
+    return built

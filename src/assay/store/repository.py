@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, func, insert, inspect, sele
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from assay.errors import AssayError
-from assay.store.migrate import add_missing_columns
+from assay.store.migrate import add_missing_columns, build_derived
 from assay.store.schema import cache, metadata, metrics, runs, samples
 
 DEFAULT_DB_ENV = "ASSAY_DB"
@@ -74,6 +74,7 @@ class Store:
                 raise AssayError(f"--db {url or self.url}: not an assay database (it has no runs table)")
             metadata.create_all(self.engine)
             add_missing_columns(self.engine)
+            build_derived(self.engine)
         except OperationalError as exc:
             first_line = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
             raise AssayError(f"--db {url}: cannot open the database: {first_line}") from None

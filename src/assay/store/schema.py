@@ -125,3 +125,13 @@ cache = Table(
     Column("key", String(64), primary_key=True),
     Column("response", JSON, nullable=False),
 )
+
+# Samples per (run, task), kept by database triggers (assay.store.summary) so the run list, the run page
+# and the compare page never count a run's samples. Rebuilt from `samples` when the triggers are created.
+sample_counts = Table(
+    "sample_counts",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("task", String(200), primary_key=True),
+    Column("n", Integer, nullable=False),
+)

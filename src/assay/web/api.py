@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -57,14 +57,30 @@ def get_run(request: Request, run_id: str) -> Response:
     return _json(views.run_detail(engine_of(request), run_id))
 
 
+Match = Annotated[Literal["words", "substring"], Query(
+    description="words: the full-text index (words and \"phrases\", case-insensitive); "
+                "substring: case-insensitive substring, a scan of the run")]
+
+
 @router.get("/runs/{run_id}/samples", summary="A page of a run's samples (search over prompt, response, extracted)")
 def run_samples(request: Request, run_id: str, task: Text = None,
-                q: Annotated[str | None, Query(max_length=200, description="substring, case-insensitive")] = None,
+                q: Annotated[str | None, Query(max_length=200, description="words and \"phrases\" (see match)")] = None,
                 page: Annotated[int, Query(ge=1, le=10**6)] = 1,
                 per_page: Annotated[int, Query(ge=1, le=200)] = 50,
                 cursor: Annotated[str | None, Query(max_length=600, description="next_cursor of the previous page")] = None,
+                match: Match = "words",
                 ) -> Response:
-    return _json(views.samples(engine_of(request), run_id, task, q, page, per_page, cursor))
+    return _json(views.samples(engine_of(request), run_id, task, q, page, per_page, cursor, match))
+
+
+@router.get("/search", summary="Word search over the samples of every run (count capped: see total_is_lower_bound)")
+def search(request: Request,
+           q: Annotated[str, Query(min_length=1, max_length=200, description="words and \"phrases\", case-insensitive")],
+           run: Annotated[str | None, Query(max_length=64)] = None, task: Text = None,
+           per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+           after: Annotated[int | None, Query(ge=0, le=2**62, description="next_after of the previous page")] = None,
+           ) -> Response:
+    return _json(views.search(engine_of(request), q, run, task, per_page, after))
 
 
 @router.get("/compare", summary="Paired comparison of two runs, task by task")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -42,18 +42,19 @@ def runs_page(request: Request, offset: Annotated[int, Query(ge=0, le=10**9)] = 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: str, task: Text = None, q: Text = None,
-             page: Annotated[int, Query(ge=1, le=10**6)] = 1) -> HTMLResponse:
+             page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+             match: Annotated[Literal["words", "substring"], Query()] = "words") -> HTMLResponse:
     engine = request.app.state.engine
     run = views.run_detail(engine, run_id)
     tasks = [t["task"] for t in run["sample_tasks"]]
     if task and task not in tasks:
         raise HTTPException(404, f"run {run['id']} has no task {task!r}")
     shown_task = task or (tasks[0] if tasks else None)
-    sample_page = views.samples(engine, run["id"], shown_task, q, page, SAMPLES_PER_PAGE, None)
+    sample_page = views.samples(engine, run["id"], shown_task, q, page, SAMPLES_PER_PAGE, None, match)
     charts = {name: charts_for([m for m in run["metrics"] if m["task"] == name]) for name in tasks}
     from assay.perturb.report import paired_entries
 
-    return _page("run.html", run=run, task=shown_task, q=q or "", sample_page=sample_page, charts=charts,
+    return _page("run.html", run=run, task=shown_task, q=q or "", match=match, sample_page=sample_page, charts=charts,
                  robustness=paired_entries(run["metrics"]),
                  sample_records=views.finite(jsonable_encoder(sample_page["samples"])), active="runs")
 

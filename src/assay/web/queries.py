@@ -16,7 +16,13 @@ from typing import Any
 from sqlalchemy import Engine, func, literal, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
-from assay.store.schema import metrics, runs, samples
+from assay.store.schema import metrics, runs, sample_counts, samples
+from assay.store.search import BadSearch, match_condition, parse_search
+
+# A search counts its matches up to this many and then says "at least": a common word over 10M samples
+# must not cost a count of millions.
+SEARCH_COUNT_CAP = 10_000
+MATCH_MODES = ("words", "substring")
 
 # Columns the sample browser shows (everything but the heavy request hashes).
 SAMPLE_COLUMNS = ("task", "sample_id", "idx", "cluster", "prompt", "target", "responses", "extracted",
@@ -34,9 +40,9 @@ def find_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
 
 
 def list_runs(engine: Engine, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-    """Newest first, with sample counts (one grouped query, not one count per run)."""
-    counts = (select(samples.c.run_id, func.count().label("n_samples"))
-              .group_by(samples.c.run_id).subquery())
+    """Newest first, with sample counts (from the trigger-kept `sample_counts`, never counting samples)."""
+    counts = (select(sample_counts.c.run_id, func.sum(sample_counts.c.n).label("n_samples"))
+              .group_by(sample_counts.c.run_id).subquery())
     query = (select(runs.c.id, runs.c.created_at, runs.c.finished_at, runs.c.status, runs.c.model_spec,
                     runs.c.tasks, runs.c.seed, func.coalesce(counts.c.n_samples, 0).label("n_samples"))
              .select_from(runs.outerjoin(counts, counts.c.run_id == runs.c.id))
@@ -52,9 +58,9 @@ def run_metrics(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 
 
 def run_tasks(engine: Engine, run_id: str) -> list[dict[str, Any]]:
-    """Tasks of a run with their sample counts, from the (run_id, task, idx) index."""
-    query = (select(samples.c.task, func.count().label("n")).where(samples.c.run_id == run_id)
-             .group_by(samples.c.task).order_by(samples.c.task))
+    """Tasks of a run with their sample counts (from `sample_counts`: one row per task)."""
+    query = (select(sample_counts.c.task, sample_counts.c.n).where(sample_counts.c.run_id == run_id)
+             .order_by(sample_counts.c.task))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -157,16 +163,35 @@ def _first_response_text() -> ColumnElement[Any]:
     return samples.c.responses[(0, "text")].as_string()
 
 
-def _sample_filter(run_id: str, task: str | None, query_text: str | None) -> list[ColumnElement[bool]]:
+def _text_condition(engine: Engine, query_text: str, match: str) -> ColumnElement[bool]:
+    """`words`: the full-text index (assay.store.search: words and "phrases", case-insensitive).
+    `substring`: the old case-insensitive substring test, a scan of the rows it is given; offered
+    within one run only (the run's rows bound it), for text the word rules cannot find (`e-mail`, `x.y`)."""
+    if match == "words":
+        return match_condition(engine.dialect.name, parse_search(query_text))
+    if match == "substring":
+        # % and _ taken literally.
+        return or_(samples.c.prompt.icontains(query_text, autoescape=True),
+                   samples.c.extracted.icontains(query_text, autoescape=True),
+                   _first_response_text().icontains(query_text, autoescape=True))
+    raise BadSearch(f"match: expected one of {', '.join(MATCH_MODES)}, not {match!r}")
+
+
+def _sample_filter(engine: Engine, run_id: str, task: str | None, query_text: str | None,
+                   match: str = "words") -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [samples.c.run_id == run_id]
     if task:
         conditions.append(samples.c.task == task)
     if query_text:
-        # Substring, case-insensitive, with % and _ taken literally.
-        conditions.append(or_(samples.c.prompt.icontains(query_text, autoescape=True),
-                              samples.c.extracted.icontains(query_text, autoescape=True),
-                              _first_response_text().icontains(query_text, autoescape=True)))
+        conditions.append(_text_condition(engine, query_text, match))
     return conditions
+
+
+def _capped_count(conn: Any, conditions: list[ColumnElement[bool]]) -> tuple[int, bool]:
+    """(matches, whether that is a lower bound): counted up to SEARCH_COUNT_CAP and no further."""
+    found = select(samples.c.pk).where(*conditions).limit(SEARCH_COUNT_CAP + 1).subquery()
+    n = int(conn.execute(select(func.count()).select_from(found)).scalar_one())
+    return min(n, SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP
 
 
 @dataclass
@@ -176,16 +201,20 @@ class SamplePage:
     page: int
     per_page: int
     next_cursor: str | None
+    # True when a search found more than SEARCH_COUNT_CAP: `total` is then "at least".
+    total_is_lower_bound: bool = False
 
 
 def sample_page(engine: Engine, run_id: str, task: str | None = None, query_text: str | None = None,
-                page: int = 1, per_page: int = 50, cursor: str | None = None, with_total: bool = True) -> SamplePage:
+                page: int = 1, per_page: int = 50, cursor: str | None = None, with_total: bool = True,
+                match: str = "words") -> SamplePage:
     """One page of a run's samples in (task, idx) order, on the (run_id, task, idx) index.
 
     `cursor` (keyset: rows after a (task, idx)) wins over `page` (offset): it costs the same on the
-    last page as on the first.
+    last page as on the first. `query_text` searches as `match` says (see _text_condition); raises
+    BadSearch when it has nothing to search for.
     """
-    conditions = _sample_filter(run_id, task, query_text)
+    conditions = _sample_filter(engine, run_id, task, query_text, match)
     query = select(*(samples.c[c] for c in SAMPLE_COLUMNS)).where(*conditions)
     if cursor:
         after_task, after_idx = decode_cursor(cursor)
@@ -196,13 +225,50 @@ def sample_page(engine: Engine, run_id: str, task: str | None = None, query_text
     query = query.order_by(samples.c.task, samples.c.idx).limit(per_page + 1)
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-        total = -1
-        if with_total:
-            total = int(conn.execute(select(func.count()).select_from(samples).where(*conditions)).scalar_one())
+        total, capped = -1, False
+        if with_total and query_text:
+            total, capped = _capped_count(conn, conditions)
+        elif with_total:
+            counted = select(func.coalesce(func.sum(sample_counts.c.n), 0)).where(sample_counts.c.run_id == run_id)
+            if task:
+                counted = counted.where(sample_counts.c.task == task)
+            total = int(conn.execute(counted).scalar_one())
     has_more = len(rows) > per_page
     rows = rows[:per_page]
     next_cursor = encode_cursor(rows[-1]["task"], rows[-1]["idx"]) if has_more and rows else None
-    return SamplePage(rows, total, page, per_page, next_cursor)
+    return SamplePage(rows, total, page, per_page, next_cursor, capped)
+
+
+@dataclass
+class SearchPage:
+    """Store-wide search results, oldest stored first; `after` is the keyset cursor of the next page."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    total_is_lower_bound: bool
+    per_page: int
+    after: int | None
+
+
+def search_samples(engine: Engine, query_text: str, run_id: str | None = None, task: str | None = None,
+                   per_page: int = 50, after: int | None = None) -> SearchPage:
+    """Samples of every run whose text matches `query_text` (words mode only: the index bounds it),
+    in storage order, a page at a time; the count stops at SEARCH_COUNT_CAP."""
+    conditions = [match_condition(engine.dialect.name, parse_search(query_text))]
+    if run_id:
+        conditions.append(samples.c.run_id == run_id)
+    if task:
+        conditions.append(samples.c.task == task)
+    query = select(samples.c.pk, samples.c.run_id, *(samples.c[c] for c in SAMPLE_COLUMNS)).where(*conditions)
+    if after is not None:
+        query = query.where(samples.c.pk > after)
+    query = query.order_by(samples.c.pk).limit(per_page + 1)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        total, capped = _capped_count(conn, conditions)
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    return SearchPage(rows, total, capped, per_page, rows[-1]["pk"] if has_more and rows else None)
 
 
 def iter_scores(engine: Engine, run_id: str, task: str,

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import HTTPException
 from sqlalchemy import Engine
 
+from assay.store.search import BadSearch
 from assay.web import queries
 
 
@@ -60,14 +61,27 @@ def sample_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def samples(engine: Engine, run_id: str, task: str | None, q: str | None, page: int, per_page: int,
-            cursor: str | None) -> dict[str, Any]:
+            cursor: str | None, match: str = "words") -> dict[str, Any]:
     run = run_or_404(engine, run_id)
     try:
-        result = queries.sample_page(engine, run["id"], task or None, q or None, page, per_page, cursor or None)
-    except queries.BadCursor as exc:
+        result = queries.sample_page(engine, run["id"], task or None, q or None, page, per_page, cursor or None,
+                                     match=match)
+    except (queries.BadCursor, BadSearch) as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"run_id": run["id"], "task": task or None, "q": q or None, "page": result.page, "per_page": result.per_page,
-            "total": result.total, "next_cursor": result.next_cursor, "samples": [sample_view(r) for r in result.rows]}
+    return {"run_id": run["id"], "task": task or None, "q": q or None, "match": match, "page": result.page,
+            "per_page": result.per_page, "total": result.total, "total_is_lower_bound": result.total_is_lower_bound,
+            "next_cursor": result.next_cursor, "samples": [sample_view(r) for r in result.rows]}
+
+
+def search(engine: Engine, q: str, run_id: str | None, task: str | None, per_page: int, after: int | None) -> dict[str, Any]:
+    """Store-wide word search (every run), a page at a time by keyset (`after`)."""
+    try:
+        result = queries.search_samples(engine, q, run_id or None, task or None, per_page, after)
+    except BadSearch as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"q": q, "run_id": run_id or None, "task": task or None, "per_page": result.per_page, "total": result.total,
+            "total_is_lower_bound": result.total_is_lower_bound, "next_after": result.after,
+            "samples": [sample_view(r) for r in result.rows]}
 
 
 def model_detail(engine: Engine, model: str) -> dict[str, Any]:
