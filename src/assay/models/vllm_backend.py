@@ -17,8 +17,8 @@ position maps token id → `Logprob(logprob, rank, decoded_token)`, rank 1 = the
   (vLLM leaves them out of the text; the text is cut at them here too), at most max_tokens tokens.
 - Prefix caching (`enable_prefix_caching`, default true) lets many prompts over one long document —
   a depth × length grid, questions about one file — reuse the document's KV cache in generation.
-  Whether prompt-logprob requests hit that cache depends on the vLLM version (V1 engines skip the
-  cache for them), so log-likelihood requests may run in full.
+  vLLM's V1 KV-cache manager skips the cache for requests that ask for prompt logprobs, so
+  log-likelihood requests run in full.
 - Prompts that cannot fit become Response(error=...) before anything reaches vLLM, which would
   otherwise fail the whole batch.
 """
