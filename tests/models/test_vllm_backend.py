@@ -182,6 +182,7 @@ def test_generation_is_greedy_stops_at_until_and_renders_chat_with_the_template(
     assert prompts[3] == tokenizer.encode(tokenizer.render_chat(chat))
     assert out[3].meta["chat_template_sha256"] == tokenizer.chat_template_sha256 and out[3].text == CHAIN
     assert (params[1].stop, params[0].stop, params[4].seed, params[4].temperature) == (["4"], None, 3, 0.7)
+    assert params[0].seed == 0  # no seed given: 0, never the engine's shared generator
     again = model.generate([GenerateRequest(prompt="Q:", temperature=0.7, seed=3, max_tokens=5)])
     assert again[0].text == out[4].text  # same seed, same text
 

@@ -213,7 +213,10 @@ class VLLMModel:
                 responses[index] = Response(text="", n_tokens=0, meta={**meta, "finish_reason": "length"})
                 continue
             prompts.append(tokens)
-            params.append(self._sampling_params(max_tokens=budget, temperature=request.temperature, seed=request.seed,
+            # A sampled request without a seed uses seed 0 (as the hf backend): the engine's shared generator
+            # would make its text depend on what else is in the batch.
+            seed = request.seed if request.seed is not None else 0
+            params.append(self._sampling_params(max_tokens=budget, temperature=request.temperature, seed=seed,
                                                 stop=list(request.until) or None, skip_special_tokens=True))
             owners.append((index, request, meta))
         for (index, request, meta), output in zip(owners, self._run(prompts, params), strict=True):
