@@ -31,10 +31,11 @@ DEFAULT_MODEL = "embedded"
 # The main job: a quick long-context suite on the embedded model.
 DEFAULT_TASKS = "longctx_quick"  # tasks/longctx/niah.py
 
-MODEL_HELP = "model spec: embedded | hf:PATH | openai:URL#MODEL | llamacpp:PATH | scripted:NAME"
+MODEL_HELP = "model spec: embedded | hf:PATH | openai:URL#MODEL | llamacpp:PATH | vllm:PATH | scripted:NAME"
 MODEL_ARGS_HELP = ("backend options key=value,...: device (cpu, cuda, cuda:N, mps), dtype (float32, bfloat16, "
                    "float16), batch_size, max_context, reuse_prefix (hf/embedded); concurrency, max_retries, timeout, "
-                   "backoff_s, max_context (openai); n_ctx, n_threads (llamacpp)")
+                   "backoff_s, max_context (openai); n_ctx, n_threads (llamacpp); dtype, gpu_memory_utilization, "
+                   "tensor_parallel_size, max_model_len, enable_prefix_caching (vllm)")
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default sqlite:///assay.db)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 
