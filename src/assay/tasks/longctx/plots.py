@@ -14,11 +14,12 @@ import io
 import math
 import textwrap
 from pathlib import Path
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from assay.tasks.longctx.heatmap import Heatmap
+
+if TYPE_CHECKING:  # matplotlib is imported when a heatmap is drawn, so the tasks load without it (bench/gpu_check.py)
+    from matplotlib.figure import Figure
 
 # Text as paths: the SVG references no font. Fixed hash salt + no date: same heatmap, same bytes.
 # No mathtext: a task name with "$" is a name, not a formula.
@@ -30,7 +31,9 @@ _MAX_ANNOTATED_CELLS = 200
 def heatmap_figure(heatmap: Heatmap, title: str) -> Figure:
     """The heatmap as a matplotlib Figure: cells coloured by mean score (red 0 → green 1), each
     annotated with its score on 0..100 and its sample count; cells without scores (failed) grey."""
+    import matplotlib
     import numpy as np
+    from matplotlib.figure import Figure
 
     with matplotlib.rc_context(_STYLE):
         matrix = np.array([[math.nan if v is None else 100.0 * v for v in row] for row in heatmap.matrix], dtype=float)
@@ -66,6 +69,8 @@ def save_heatmap_png(heatmap: Heatmap, path: str | Path, title: str) -> Path:
 
 def heatmap_svg_data_uri(heatmap: Heatmap, title: str) -> str:
     """The heatmap as a `data:image/svg+xml;base64,...` URI for an <img>."""
+    import matplotlib
+
     buffer = io.BytesIO()
     with matplotlib.rc_context(_STYLE):
         heatmap_figure(heatmap, title).savefig(buffer, format="svg", metadata={"Date": None})
