@@ -152,11 +152,15 @@ def run(
     rerun: Annotated[bool, typer.Option("--rerun", help="store a new run even if an identical complete run exists")]
     = False,
     json_output: JsonOption = False,
+    executor: Annotated[str, typer.Option("--executor", help="local (default) or ray: spread requests over Ray "
+                                          "actors, each holding the model once (docs/ray.md)")] = "local",
+    workers: Annotated[int | None, typer.Option("--workers", help="Ray actors (--executor ray; default 2)")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to use (--executor ray; "
+                                                    "default RAY_ADDRESS or a new local cluster)")] = None,
 ) -> None:
     """Run tasks on a model; prints a metrics table and the run id. Ctrl-C keeps what is stored: the same
     command resumes."""
     from assay.data_paths import default_data_dir
-    from assay.models import load_model
     from assay.runner import Runner, RunOptions
     from assay.tasks import TaskContext, parse_task_list
 
@@ -166,6 +170,9 @@ def run(
         raise AssayError(f"--haystack: {haystack} is not a directory")
     model_options = _model_options(model, model_args, {"--concurrency": concurrency, "--max-retries": max_retries,
                                                        "--timeout": timeout})
+    from assay.executors.choice import check_executor, load_with
+
+    execution = check_executor(executor, workers, ray_address)
     from assay.run_options import RunChoices, prepare_run
 
     # --haystack / --prompt-formats / --repeats: applied to every task or refused (one line), before the store opens.
@@ -183,13 +190,15 @@ def run(
     from assay.runner import RunInterrupted
 
     # The model loads before the store opens: a bad model spec or file leaves no database behind.
-    loaded = load_model(model, **model_options)
+    loaded = load_with(execution, model, model_options,
+                       notify=lambda line: err_console.print(line, highlight=False, markup=False))
     try:
         store = _store(db, read_only=False)
         if perturbing.paraphrase:
             tasks = _with_paraphrases(tasks, perturbing, loaded, store, ctx, seed, limit)
         runner = Runner(loaded, store)
-        recorded = {"model_args": model_options, "data_dir": str(ctx.data_dir) if ctx.data_dir else None, **options}
+        recorded = {"model_args": model_options, "data_dir": str(ctx.data_dir) if ctx.data_dir else None, **options,
+                    **execution.recorded()}
         run_options = RunOptions(
             seed=seed, limit=limit, context=ctx, recorded=recorded, chunk_size=chunk_size,
             show_progress=not no_progress and not json_output, reuse_complete=not rerun,
