@@ -18,7 +18,7 @@ if [ "${1:-}" = "--dev" ]; then
     CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/pip wheel -q --no-deps --no-cache-dir -w "$wheels" "llama-cpp-python==$llama_version"
   fi
   .venv/bin/pip install -q "$wheels"/llama_cpp_python-*.whl
-  .venv/bin/pip install -q -e ".[local,web,postgres,test,llamacpp,parity]"
+  .venv/bin/pip install -q -e ".[local,web,postgres,test,llamacpp,parity,ray]"
 else
   .venv/bin/pip install -q -e ".[local]"
 fi
