@@ -12,7 +12,9 @@ Kinds: "429", "500", "slow" (sleep `slow_s` before answering), "malformed" (inva
 
 In-process: `with FakeOpenAIServer(behaviour) as server: server.base_url`. As a subprocess (benchmarks,
 so the server does not share the client's GIL): `python tests/servers/fake_openai.py --latency 0.1`
-prints `PORT <n>` once it listens.
+prints `PORT <n>` once it listens. The subprocess runs uvicorn's lean stack (httptools parser, uvloop)
+by default: on a small machine the server's CPU per request is taken from the client under test.
+`--stack plain` is uvicorn's pure-Python one (h11, asyncio), as the benchmark's first figures used.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class Behaviour:
     # Servers that ignore echo/logprobs (most chat-only APIs) or refuse max_tokens=0.
     support_echo: bool = True
     reject_max_tokens_zero: bool = False
+    # Tests read stats.payloads; a benchmark server would only grow a list for the garbage collector to walk.
+    record_payloads: bool = True
 
 
 @dataclass
@@ -154,7 +158,8 @@ class FakeOpenAIApp:
         except ValueError:
             await _json(send, 400, {"error": {"message": "body is not JSON"}})
             return
-        self.stats.payloads.append(payload)
+        if b.record_payloads:
+            self.stats.payloads.append(payload)
         if b.latency_s:
             await asyncio.sleep(b.latency_s)
         fault = self._fault_for(payload)
@@ -287,15 +292,22 @@ class FakeOpenAIServer:
         self._socket.close()
 
 
+# --stack: uvicorn's (http, loop) settings.
+SERVER_STACKS = {"lean": ("httptools", "uvloop"), "plain": ("h11", "asyncio")}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds of (async) latency per request")
     parser.add_argument("--fault", default=None, help="fault for every request: 429, 500, slow, malformed, drop")
+    parser.add_argument("--stack", choices=sorted(SERVER_STACKS), default="lean",
+                        help="uvicorn's HTTP parser and event loop: lean (httptools, uvloop) or plain (h11, asyncio)")
     args = parser.parse_args(argv)
     sock = listening_socket()
-    app = FakeOpenAIApp(Behaviour(latency_s=args.latency, fault=args.fault))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                           backlog=4096, limit_concurrency=None))
+    app = FakeOpenAIApp(Behaviour(latency_s=args.latency, fault=args.fault, record_payloads=False))
+    http, loop = SERVER_STACKS[args.stack]
+    server = uvicorn.Server(uvicorn.Config(app, http=http, loop=loop, log_level="warning", access_log=False,
+                                           lifespan="off", backlog=4096, limit_concurrency=None))
     print(f"PORT {sock.getsockname()[1]}", flush=True)
     server.run(sockets=[sock])
 

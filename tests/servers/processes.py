@@ -53,9 +53,10 @@ class ServerProcess:
 
 
 @contextmanager
-def fake_server_process(latency_s: float = 0.0, fault: str | None = None) -> Iterator[ServerProcess]:
-    """Start tests/servers/fake_openai.py in a child process; yields its base URL (…/v1) and pid."""
-    command = [sys.executable, str(FAKE_SERVER_SCRIPT), "--latency", str(latency_s)]
+def fake_server_process(latency_s: float = 0.0, fault: str | None = None, stack: str = "lean") -> Iterator[ServerProcess]:
+    """Start tests/servers/fake_openai.py in a child process; yields its base URL (…/v1) and pid.
+    `stack`: "lean" (httptools, uvloop) or "plain" (h11, asyncio), see fake_openai.SERVER_STACKS."""
+    command = [sys.executable, str(FAKE_SERVER_SCRIPT), "--latency", str(latency_s), "--stack", stack]
     if fault:
         command += ["--fault", fault]
     process = subprocess.Popen(command, stdout=subprocess.PIPE)
