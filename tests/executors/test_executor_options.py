@@ -13,6 +13,7 @@ from tests.conftest import require_module
 
 from assay.errors import AssayError
 from assay.executors.choice import ExecutorChoice, check_executor
+from assay.executors.ray_pool import actor_resources
 from assay.executors.shards import shard_positions
 from assay.types import GenerateRequest, LoglikelihoodRequest
 
@@ -63,6 +64,24 @@ def test_ray_defaults_and_what_the_manifest_records() -> None:
     choice = check_executor("ray", None, "auto")
     assert choice == ExecutorChoice("ray", 2, "auto")
     assert choice.recorded() == {"executor": "ray", "workers": 2}
+
+
+def test_a_gpu_per_actor_where_the_cluster_has_gpus() -> None:
+    cpus_only, with_gpus = {"CPU": 4.0}, {"CPU": 16.0, "GPU": 2.0}
+    assert actor_resources("embedded", {}, 2, cpus_only, "the Ray cluster") == ({"num_cpus": 1}, None)
+    assert actor_resources("hf:/m", {"device": "cuda"}, 2, with_gpus, "the Ray cluster") == ({"num_gpus": 1}, None)
+    resources, note = actor_resources("embedded", {}, 2, with_gpus, "the Ray cluster")
+    assert resources == {"num_gpus": 1} and note is not None and "device=cuda" in note
+    # API and scripted backends compute nothing on the worker: a CPU each, GPUs or not.
+    assert actor_resources("scripted:echo", {}, 2, with_gpus, "the Ray cluster") == ({"num_cpus": 1}, None)
+    with pytest.raises(AssayError, match=r"^--workers 3: each worker needs a GPU and the Ray cluster at h:1 has 2$"):
+        actor_resources("embedded", {"device": "cuda"}, 3, with_gpus, "the Ray cluster at h:1")
+    with pytest.raises(AssayError, match=r"^--workers 1: each worker needs a GPU and the Ray cluster has 0$"):
+        actor_resources("hf:/m", {"device": "cuda"}, 1, cpus_only, "the Ray cluster")
+    with pytest.raises(AssayError, match=r"^--model-args device=cuda:1: with --executor ray each worker sees only"):
+        actor_resources("hf:/m", {"device": "cuda:1"}, 1, with_gpus, "the Ray cluster")
+    with pytest.raises(AssayError, match=r"^--workers 5: each worker needs a CPU and the Ray cluster has 4$"):
+        actor_resources("scripted:echo", {}, 5, cpus_only, "the Ray cluster")
 
 
 # The real command: a refused option is one line, exit 2, and nothing is created.

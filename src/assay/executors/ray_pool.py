@@ -36,8 +36,8 @@ from assay.types import (
 # Replacements one shard may use up before the run stops.
 SHARD_RETRIES = 3
 INSTALL_HINT = "pip install 'assay[ray]'"
-# Backends that compute on the worker's own hardware: they get a GPU per actor where the cluster has GPUs.
-_LOCAL_BACKENDS = ("embedded", "hf", "llamacpp", "vllm")
+# Backends that can compute on a GPU: they get one per actor where the cluster has GPUs (llamacpp here runs on CPUs).
+_GPU_BACKENDS = ("embedded", "hf", "vllm")
 
 
 def import_ray() -> Any:
@@ -79,6 +79,29 @@ class ModelWorker:
         return list(getattr(self.model, kind)(requests))
 
 
+def actor_resources(spec: str, options: dict[str, Any], workers: int, cluster: dict[str, float],
+                    where: str) -> tuple[dict[str, Any], str | None]:
+    """Each actor's Ray resources — one GPU where the cluster has GPUs and the backend can use one, else one CPU
+    — and a note for the user, or a one-line AssayError when the cluster cannot hold `workers` actors."""
+    device = str(options.get("device", ""))
+    gpus = int(cluster.get("GPU", 0))
+    if device.startswith("cuda:") and device != "cuda:0":
+        raise AssayError(f"--model-args device={device}: with --executor ray each worker sees only its own GPU; "
+                         "use device=cuda")
+    backend = spec.partition(":")[0]
+    if backend in _GPU_BACKENDS and (gpus > 0 or device.startswith("cuda")):
+        if gpus < workers:
+            raise AssayError(f"--workers {workers}: each worker needs a GPU and {where} has {gpus}")
+        note = None if device.startswith("cuda") or backend == "vllm" else (
+            f"ray: each worker holds one of the cluster's GPUs, but the model runs on {device or 'the CPU'}; "
+            "pass --model-args device=cuda to use them")
+        return {"num_gpus": 1}, note
+    cpus = int(cluster.get("CPU", 0))
+    if cpus < workers:
+        raise AssayError(f"--workers {workers}: each worker needs a CPU and {where} has {cpus}")
+    return {"num_cpus": 1}, None
+
+
 class RayModelPool:
     """A Model (models/base.py) backed by `workers` Ray actors. Connects to the cluster at `address` (None: the
     one RAY_ADDRESS names or the latest one started on this machine, else a new local one) unless Ray is
@@ -97,7 +120,11 @@ class RayModelPool:
         self._options = dict(options)
         self.replacements = 0
         try:
-            self._actor_class = self._ray.remote(ModelWorker).options(**self._resources(spec, workers, address))
+            where = f"the Ray cluster at {address}" if address else "the Ray cluster"
+            resources, note = actor_resources(spec, self._options, workers, self._ray.cluster_resources(), where)
+            if note:
+                self._notify(note)
+            self._actor_class = self._ray.remote(ModelWorker).options(**resources, max_restarts=0)
             self._actors: list[Any] = [self._actor_class.remote(spec, self._options) for _ in range(workers)]
             infos = self._gather_loads([actor.load.remote() for actor in self._actors])
         except BaseException:
@@ -116,28 +143,6 @@ class RayModelPool:
         self._tokenizer = first.tokenizer
 
     # -- set-up -------------------------------------------------------------------------------------
-    def _resources(self, spec: str, workers: int, address: str | None) -> dict[str, Any]:
-        """One GPU per actor where the cluster has GPUs and the backend computes locally, else one CPU."""
-        total = self._ray.cluster_resources()
-        where = f"the Ray cluster at {address}" if address else "the Ray cluster"
-        device = str(self._options.get("device", ""))
-        gpus = int(total.get("GPU", 0))
-        wants_gpu = spec.partition(":")[0] in _LOCAL_BACKENDS and (gpus > 0 or device.startswith("cuda"))
-        if device.startswith("cuda:") and device != "cuda:0":
-            raise AssayError(f"--model-args device={device}: with --executor ray each worker sees only its own GPU; "
-                             "use device=cuda")
-        if wants_gpu:
-            if gpus < workers:
-                raise AssayError(f"--workers {workers}: each worker needs a GPU and {where} has {gpus}")
-            if not device.startswith("cuda"):
-                self._notify(f"ray: each worker holds one of the cluster's GPUs, but the model runs on "
-                             f"{device or 'its default device'}; pass --model-args device=cuda to use them")
-            return {"num_gpus": 1, "max_restarts": 0}
-        cpus = int(total.get("CPU", 0))
-        if cpus < workers:
-            raise AssayError(f"--workers {workers}: each worker needs a CPU and {where} has {cpus}")
-        return {"num_cpus": 1, "max_restarts": 0}
-
     def _gather_loads(self, refs: list[Any]) -> list[WorkerInfo]:
         try:
             return list(self._ray.get(refs))
