@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, column, func, inspect, literal_column, select, text
+from sqlalchemy import Engine, bindparam, column, func, inspect, literal_column, select, table, text
+from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from assay.store.schema import samples
@@ -84,16 +86,35 @@ def parse_search(query: str) -> SearchQuery:
     return SearchQuery(unique)
 
 
-def match_condition(dialect: str, query: SearchQuery) -> ColumnElement[bool]:
-    """A WHERE condition on `samples` that holds for the samples matching `query`, on the index."""
+def match_condition(dialect: str, query: SearchQuery, run_id: str | None = None) -> ColumnElement[bool]:
+    """A WHERE condition on `samples` that holds for the samples matching `query`, on the index.
+
+    `run_id` (SQLite): the caller narrows the rows to this run; the index is then asked only for the
+    run's rowid range, instead of listing every match in the store first (a common word has millions)."""
     if dialect == "postgresql":
         return literal_column(PG_COLUMN).op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"),
                                                                    bindparam("search_q", query.postgres())))
     if dialect == "sqlite":
-        fts_rowids = (select(column("rowid")).select_from(text(FTS_TABLE))
-                      .where(text(f"{FTS_TABLE} MATCH :search_q").bindparams(search_q=query.fts5())))
-        return samples.c.pk.in_(fts_rowids.scalar_subquery())
+        fts = table(FTS_TABLE, column("rowid"))
+        rowids = select(fts.c.rowid).where(text(f"{FTS_TABLE} MATCH :search_q").bindparams(search_q=query.fts5()))
+        if run_id is not None:
+            lowest = select(func.min(samples.c.pk)).where(samples.c.run_id == run_id).scalar_subquery()
+            highest = select(func.max(samples.c.pk)).where(samples.c.run_id == run_id).scalar_subquery()
+            rowids = rowids.where(fts.c.rowid >= lowest, fts.c.rowid <= highest)
+        return samples.c.pk.in_(rowids.scalar_subquery())
     raise BadSearch(f"--db: word search needs SQLite or PostgreSQL, not {dialect}")
+
+
+def search_source(dialect: str, query: SearchQuery,
+                  run_id: str | None) -> tuple[FromClause, ColumnElement[bool], ColumnElement[Any]]:
+    """FROM, WHERE and the key to order pages by (ascending = storage order) for the samples matching
+    `query`. Store-wide on SQLite the FTS table drives the join in its rowid order, so a LIMIT stops
+    early instead of listing every match of a common word first."""
+    if dialect == "sqlite" and run_id is None:
+        fts = table(FTS_TABLE, column("rowid"))
+        source = samples.join(fts, fts.c.rowid == samples.c.pk)
+        return source, text(f"{FTS_TABLE} MATCH :search_q").bindparams(search_q=query.fts5()), fts.c.rowid
+    return samples, match_condition(dialect, query, run_id), samples.c.pk
 
 
 # ---- building the index ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, literal, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from assay.store.schema import metrics, runs, sample_counts, samples
-from assay.store.search import BadSearch, match_condition, parse_search
+from assay.store.search import BadSearch, match_condition, parse_search, search_source
 
 # A search counts its matches up to this many and then says "at least": a common word over 10M samples
 # must not cost a count of millions.
@@ -163,12 +163,12 @@ def _first_response_text() -> ColumnElement[Any]:
     return samples.c.responses[(0, "text")].as_string()
 
 
-def _text_condition(engine: Engine, query_text: str, match: str) -> ColumnElement[bool]:
+def _text_condition(engine: Engine, query_text: str, match: str, run_id: str) -> ColumnElement[bool]:
     """`words`: the full-text index (assay.store.search: words and "phrases", case-insensitive).
     `substring`: the old case-insensitive substring test, a scan of the rows it is given; offered
     within one run only (the run's rows bound it), for text the word rules cannot find (`e-mail`, `x.y`)."""
     if match == "words":
-        return match_condition(engine.dialect.name, parse_search(query_text))
+        return match_condition(engine.dialect.name, parse_search(query_text), run_id)
     if match == "substring":
         # % and _ taken literally.
         return or_(samples.c.prompt.icontains(query_text, autoescape=True),
@@ -183,7 +183,7 @@ def _sample_filter(engine: Engine, run_id: str, task: str | None, query_text: st
     if task:
         conditions.append(samples.c.task == task)
     if query_text:
-        conditions.append(_text_condition(engine, query_text, match))
+        conditions.append(_text_condition(engine, query_text, match, run_id))
     return conditions
 
 
@@ -254,21 +254,25 @@ def search_samples(engine: Engine, query_text: str, run_id: str | None = None, t
                    per_page: int = 50, after: int | None = None) -> SearchPage:
     """Samples of every run whose text matches `query_text` (words mode only: the index bounds it),
     in storage order, a page at a time; the count stops at SEARCH_COUNT_CAP."""
-    conditions = [match_condition(engine.dialect.name, parse_search(query_text))]
+    source, matches, key = search_source(engine.dialect.name, parse_search(query_text), run_id or None)
+    conditions = [matches]
     if run_id:
         conditions.append(samples.c.run_id == run_id)
     if task:
         conditions.append(samples.c.task == task)
-    query = select(samples.c.pk, samples.c.run_id, *(samples.c[c] for c in SAMPLE_COLUMNS)).where(*conditions)
+    query = (select(samples.c.pk, samples.c.run_id, *(samples.c[c] for c in SAMPLE_COLUMNS))
+             .select_from(source).where(*conditions))
     if after is not None:
-        query = query.where(samples.c.pk > after)
-    query = query.order_by(samples.c.pk).limit(per_page + 1)
+        query = query.where(key > after)
+    query = query.order_by(key).limit(per_page + 1)
+    found = select(key).select_from(source).where(*conditions).limit(SEARCH_COUNT_CAP + 1).subquery()
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-        total, capped = _capped_count(conn, conditions)
+        n = int(conn.execute(select(func.count()).select_from(found)).scalar_one())
     has_more = len(rows) > per_page
     rows = rows[:per_page]
-    return SearchPage(rows, total, capped, per_page, rows[-1]["pk"] if has_more and rows else None)
+    return SearchPage(rows, min(n, SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP, per_page,
+                      rows[-1]["pk"] if has_more and rows else None)
 
 
 def iter_scores(engine: Engine, run_id: str, task: str,
