@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _synthetic import SyntheticGenerateTask  # noqa: E402
 
 from assay.models.openai_compat import OpenAICompatModel, load  # noqa: E402
+from assay.runner import Runner, RunOptions  # noqa: E402
+from assay.store import Store  # noqa: E402
 from assay.types import GenerateRequest  # noqa: E402
 from servers.processes import fake_server_process  # noqa: E402
 
@@ -42,13 +44,12 @@ def run_batch(model: OpenAICompatModel, count: int) -> tuple[int, int]:
     return errors, wrong
 
 
-def run_through_runner(model: OpenAICompatModel, count: int, chunk_size: int, db_path: Path) -> tuple[int, int]:
+def run_through_runner(model: OpenAICompatModel, count: int, chunk_size: int, db_path: Path,
+                       name: str = "synthetic_generate") -> tuple[int, int]:
     """The same number of generate requests as a stored run; returns (request errors, samples not stored)."""
-    from assay.runner import Runner, RunOptions
-    from assay.store import Store
-
     store = Store(f"sqlite:///{db_path}")
-    result = Runner(model, store).run([SyntheticGenerateTask(count)], RunOptions(show_progress=False, chunk_size=chunk_size))
+    task = SyntheticGenerateTask(count, name=name)
+    result = Runner(model, store).run([task], RunOptions(show_progress=False, chunk_size=chunk_size))
     missing = count - store.count_samples(result.run_id)
     store.close()
     return result.stats["request_errors"], missing
@@ -68,6 +69,9 @@ def main() -> None:
     with fake_server_process(latency_s=args.latency, stack=args.server_stack) as server, tempfile.TemporaryDirectory() as tmp:
         model = load(f"{server.base_url}#bench", concurrency=args.concurrency, max_retries=0, timeout=30)
         model.generate([GenerateRequest(prompt=f"warm-up {i}", max_tokens=4) for i in range(args.concurrency)])
+        if args.runner:
+            # A first small run imports what a run imports lazily (the statistics stack: seconds, once).
+            run_through_runner(model, args.concurrency, args.chunk_size, Path(tmp) / "warm-up.db", name="warm_up")
         server_cpu_started = server.cpu_seconds()
         started, cpu_started = time.perf_counter(), time.process_time()
         if args.runner:

@@ -80,6 +80,8 @@ class ServerStats:
     max_in_flight: int = 0
     authorizations: Counter[str] = field(default_factory=Counter)
     payloads: list[dict[str, Any]] = field(default_factory=list)
+    # (host, port) of each client connection seen: keep-alive reuse shows as few ports for many requests.
+    connections: set[tuple[str, int]] = field(default_factory=set)
 
 
 def _prompt_text(payload: dict[str, Any]) -> str:
@@ -138,6 +140,8 @@ class FakeOpenAIApp:
         self.stats.requests += 1
         self.stats.by_path[scope["path"]] += 1
         self.stats.authorizations[headers.get("authorization", "")] += 1
+        if scope.get("client"):
+            self.stats.connections.add(tuple(scope["client"]))
         self.stats.in_flight += 1
         self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
         try:
