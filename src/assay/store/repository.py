@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from assay.errors import AssayError
 from assay.store.migrate import add_missing_columns, build_derived
-from assay.store.schema import cache, metadata, metrics, runs, samples
+from assay.store.schema import cache, metadata, metrics, runs, sample_counts, samples
 
 DEFAULT_DB_ENV = "ASSAY_DB"
 
@@ -177,8 +177,9 @@ class Store:
                 yield dict(row)
 
     def sample_tasks(self, run_id: str) -> list[str]:
+        # From the trigger-kept counts (assay.store.summary): one row per task, not a walk over the run.
         with self.engine.connect() as conn:
-            rows = conn.execute(select(samples.c.task).where(samples.c.run_id == run_id).distinct())
+            rows = conn.execute(select(sample_counts.c.task).where(sample_counts.c.run_id == run_id, sample_counts.c.n > 0))
             return sorted(r[0] for r in rows)
 
     # ---- metrics ----------------------------------------------------------------------------
