@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from tests.conftest import require_module
 
-from assay.executors.ray_pool import RayModelPool
+from assay.executors.ray_pool import RayModelPool, process_state_restorer
 from assay.models import load_model
 from assay.runner import Runner, RunOptions
 from assay.store import Store
@@ -31,14 +31,16 @@ SAMPLE_COLUMNS = ("task", "sample_id", "idx", "prompt", "request_hashes", "respo
 
 @pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
+    restore = process_state_restorer()  # the rest of the suite runs in this process
     ray = require_module("ray", "ray is not installed (pip install -e '.[ray]')")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     context = ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
                        _node_ip_address="127.0.0.1", logging_level="WARNING")
     try:
         yield context.address_info["gcs_address"]
     finally:
         ray.shutdown()
+        restore()
 
 
 def _command(db: Path, *args: str) -> list[str]:

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,11 +114,18 @@ class RayModelPool:
                  notify: Callable[[str], None] | None = None) -> None:
         if workers < 1:
             raise AssayError(f"--workers {workers}: expected a whole number ≥ 1")
+        restore = process_state_restorer()  # taken before Ray's import, which sets some of it too
         self._ray = import_ray()
         self._notify = notify or (lambda _line: None)
         self._owns_ray = not self._ray.is_initialized()
+        self._restore_process: Callable[[], None] = lambda: None
         if self._owns_ray:
-            _connect(self._ray, address)
+            self._restore_process = restore
+            try:
+                _connect(self._ray, address)
+            except BaseException:
+                self._restore_process()
+                raise
         self._spec_given = spec
         self._options = dict(options)
         self.replacements = 0
@@ -189,6 +199,7 @@ class RayModelPool:
         self._actors = []
         if self._owns_ray and self._ray.is_initialized():
             self._ray.shutdown()
+            self._restore_process()
 
     # -- dispatch -------------------------------------------------------------------------------------
     def _answer(self, kind: str, requests: Sequence[Request]) -> list[Response]:
@@ -240,6 +251,24 @@ class RayModelPool:
                 raise _cause(exc) from None
         raise BackendUnavailable(f"no Ray worker could be started to replace worker {slot + 1} "
                                  f"({SHARD_RETRIES} tries)")
+
+
+def process_state_restorer() -> Callable[[], None]:
+    """A function that undoes what ray.init leaves in this process after ray.shutdown: its SIGTERM handler, its
+    sys.excepthook and the environment variables it sets (RAY_*, PYTHONBREAKPOINT)."""
+    sigterm = signal.getsignal(signal.SIGTERM)
+    excepthook = sys.excepthook
+    environ = dict(os.environ)
+
+    def restore() -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, sigterm)
+        sys.excepthook = excepthook
+        for key in [k for k in os.environ if k not in environ]:
+            del os.environ[key]
+        os.environ.update(environ)
+
+    return restore
 
 
 def _connect(ray: Any, address: str | None) -> None:
