@@ -101,6 +101,8 @@ def test_quotes_and_sql_characters_are_only_text(both: dict[str, Populated]) -> 
         run_url = f"/api/runs/{filled.echo_run}/samples"
         assert client.get(run_url, params={"q": "(1)<", "match": "substring"}).json()["total"] == 2
         assert client.get(run_url, params={"q": "x", "match": "regex"}).status_code == 422
+        refused = client.get("/api/search", params={"q": "x", "match": "substring"})
+        assert refused.status_code == 422 and "within one run only" in refused.json()["detail"]
 
 
 def test_count_stops_at_the_cap(both: dict[str, Populated], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -79,7 +79,11 @@ def search(request: Request,
            run: Annotated[str | None, Query(max_length=64)] = None, task: Text = None,
            per_page: Annotated[int, Query(ge=1, le=200)] = 50,
            after: Annotated[int | None, Query(ge=0, le=2**62, description="next_after of the previous page")] = None,
+           match: Annotated[Literal["words", "substring"], Query(description="words only here")] = "words",
            ) -> Response:
+    if match != "words":
+        # A substring test has no index: over every run it would scan the whole store.
+        raise HTTPException(422, "match: substring search is offered within one run only (/api/runs/RUN/samples)")
     return _json(views.search(engine_of(request), q, run, task, per_page, after))
 
 
