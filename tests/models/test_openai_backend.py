@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -194,3 +195,15 @@ def test_spec_and_fingerprint_strip_url_secrets() -> None:
 def test_bad_specs_name_the_expected_form(rest: str) -> None:
     with pytest.raises(AssayError, match="openai:"):
         load(rest)
+
+
+def test_a_model_dropped_without_close_shuts_its_session_and_loop_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    with FakeOpenAIServer() as server:
+        model = load(f"{server.base_url}#m", concurrency=2)
+        assert model.generate([GenerateRequest(prompt="hi")])[0].text == "hi"
+        assert model._loop is not None
+        loop_thread = model._loop._thread
+        del model
+        gc.collect()
+    assert not loop_thread.is_alive()
+    assert not [r for r in caplog.records if "nclosed" in r.getMessage()]

@@ -23,6 +23,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -97,11 +98,13 @@ def _truncate_at_stops(text: str, stops: Sequence[str]) -> str:
 
 
 class _LoopThread:
-    """One event loop on a daemon thread for the model's lifetime: keep-alive connections survive from
-    one batch (runner chunk) to the next, and sync callers may themselves run inside an event loop."""
+    """One event loop on a daemon thread for the model's lifetime, with the HTTP session that lives on it:
+    keep-alive connections survive from one batch (runner chunk) to the next, and sync callers may
+    themselves run inside an event loop."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.session: aiohttp.ClientSession | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, name="assay-openai-loop", daemon=True)
         self._thread.start()
 
@@ -109,6 +112,13 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def close(self) -> None:
+        """Close the session, then stop the loop. Also the model's finalizer: a model dropped without
+        close() leaves no "unclosed client session" warning behind."""
+        if threading.current_thread() is self._thread:
+            return  # collected on the loop itself, which cannot wait on itself; the daemon thread ends with the process
+        if self.session is not None:
+            self.run(self.session.close())
+            self.session = None
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
@@ -130,13 +140,15 @@ class OpenAICompatModel:
         self.max_context = max_context
         self._api_key = api_key_from_env()
         self._loop: _LoopThread | None = None
+        self._close_loop: weakref.finalize | None = None
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if self._api_key:
             self._headers["authorization"] = f"Bearer {self._api_key}"
         base = yarl.URL(self.base_url)
-        self._urls = {path: base.with_path(base.path.rstrip("/") + path) for path in (CHAT_PATH, COMPLETIONS_PATH)}
+        self._urls = {path: base.with_path(base.path.rstrip("/") + path).with_query(base.query)
+                      for path in (CHAT_PATH, COMPLETIONS_PATH)}
 
     # ---- identity ---------------------------------------------------------------------------
     def fingerprint(self) -> dict[str, Any]:
@@ -146,15 +158,14 @@ class OpenAICompatModel:
         return None
 
     def close(self) -> None:
-        if self._loop is not None:
-            if self._session is not None:
-                self._loop.run(self._session.close())
-            self._loop.close()
-            self._loop, self._session, self._slots = None, None, None
+        if self._close_loop is not None:
+            self._close_loop()
+            self._loop, self._close_loop, self._session, self._slots = None, None, None, None
 
     def _run(self, coroutine: Coroutine[Any, Any, list[Response]]) -> list[Response]:
         if self._loop is None:
             self._loop = _LoopThread()
+            self._close_loop = weakref.finalize(self, self._loop.close)
         return self._loop.run(coroutine)
 
     # ---- the three request kinds ------------------------------------------------------------
@@ -188,7 +199,8 @@ class OpenAICompatModel:
         if not items:
             return []
         if self._session is None:
-            self._session = self._open_session()
+            assert self._loop is not None
+            self._session = self._loop.session = self._open_session()
             # At most `concurrency` requests on the wire; a request waiting out its backoff holds no slot.
             self._slots = asyncio.Semaphore(self.concurrency)
         state = _BatchState()
