@@ -19,7 +19,7 @@ from assay.web import create_app, queries
 
 QUERIES = ["question", "SAY", "Word7", '"say word7"', '"word7 say"', "alert script", "nothing here",
            '"here nothing"', "webtest_alpha", "webtest-beta", "unparsable", "xyzzy", "1", '"of webtest"',
-           '"say', "say word1 word1"]
+           '"say', "say word1 word1", "say 😀", "a—b say", '"— say"', "say\u200bword7", "ǅ"]
 
 
 @pytest.fixture(scope="module")

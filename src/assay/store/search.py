@@ -34,7 +34,10 @@ from assay.store.schema import samples
 INDEXED_CHARS = 100_000
 # ASCII characters that are not letters or digits: word separators on both databases.
 _SEPARATORS = r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+"
-_SEPARATOR_RE = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+# In a query, anything but a Unicode letter or digit separates words: a character that both databases drop
+# from documents (an emoji, a dash) must not be left in a query word, where one database would ignore it
+# and the other match nothing.
+_QUERY_SEPARATOR_RE = re.compile(r"[\W_]+")
 _PHRASE_RE = re.compile(r'"([^"]*)"')
 FTS_TABLE = "samples_fts"
 DOC_VIEW = "samples_search_doc"
@@ -63,7 +66,7 @@ class SearchQuery:
 
 def _words(fragment: str) -> tuple[str, ...]:
     # Quotes and backslashes are ASCII separators, so no word needs escaping in either query syntax.
-    return tuple(word.lower() for word in _SEPARATOR_RE.split(fragment) if word)
+    return tuple(word.lower() for word in _QUERY_SEPARATOR_RE.split(fragment) if word)
 
 
 def parse_search(query: str) -> SearchQuery:
