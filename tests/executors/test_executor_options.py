@@ -4,6 +4,7 @@ into shards (no Ray cluster needed here)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from tests.conftest import require_module
 
 from assay.errors import AssayError
 from assay.executors.choice import ExecutorChoice, check_executor
-from assay.executors.ray_pool import actor_resources
+from assay.executors.ray_pool import actor_resources, check_reachable
 from assay.executors.shards import shard_positions
 from assay.types import GenerateRequest, LoglikelihoodRequest
 
@@ -82,6 +83,19 @@ def test_a_gpu_per_actor_where_the_cluster_has_gpus() -> None:
         actor_resources("hf:/m", {"device": "cuda:1"}, 1, with_gpus, "the Ray cluster")
     with pytest.raises(AssayError, match=r"^--workers 5: each worker needs a CPU and the Ray cluster has 4$"):
         actor_resources("scripted:echo", {}, 5, cpus_only, "the Ray cluster")
+
+
+def test_a_ray_address_where_nothing_listens_is_one_line_not_minutes_of_retries() -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        check_reachable(f"127.0.0.1:{port}")
+        check_reachable(f"ray://127.0.0.1:{port}")
+    with pytest.raises(AssayError, match=rf"^--ray-address 127.0.0.1:{port}: nothing answers there"):
+        check_reachable(f"127.0.0.1:{port}")
+    check_reachable("auto")  # left to Ray
+    check_reachable("local")
 
 
 # The real command: a refused option is one line, exit 2, and nothing is created.

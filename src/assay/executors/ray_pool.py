@@ -169,7 +169,11 @@ class RayModelPool:
             self._ray.kill(old, no_restart=True)
         actor = self._actor_class.remote(self._spec_given, self._options)
         self._actors[slot] = actor
-        self.infos[slot] = self._ray.get(actor.load.remote())
+        info = self._ray.get(actor.load.remote())
+        if info.fingerprint != self._fingerprint:
+            raise BackendUnavailable(f"the Ray worker started on {info.host} to replace worker {slot + 1} loaded a "
+                                     "different model (its fingerprint differs); every node must hold the same files")
+        self.infos[slot] = info
         self.replacements += 1
 
     # -- the Model protocol ---------------------------------------------------------------------------
@@ -271,7 +275,23 @@ def process_state_restorer() -> Callable[[], None]:
     return restore
 
 
+def check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """A one-line AssayError when nothing accepts a connection at a host:port address (ray.init would retry for
+    minutes). `auto`, `local` and addresses without a port are left to Ray."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise AssayError(f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); start the "
+                         "cluster with `ray start --head` or fix the address") from None
+
+
 def _connect(ray: Any, address: str | None) -> None:
+    if address:
+        check_reachable(address)
     # Ray's usage statistics stay off unless the user turned them on.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
