@@ -77,14 +77,11 @@ def _score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], r
     """logits (rows, width, vocab); row r scores continuations[r] at its last (right_aligned) or first
     len(continuation) positions. One pass over the whole block and one copy to the host, not one per row."""
     rows, width = logits.shape[0], logits.shape[1]
-    targets = torch.zeros((rows, width), dtype=torch.long)
-    valid = torch.zeros((rows, width), dtype=torch.bool)
-    for row, continuation in enumerate(continuations):
-        n = len(continuation)
-        span = slice(width - n, width) if right_aligned else slice(0, n)
-        targets[row, span] = torch.tensor(continuation)
-        valid[row, span] = True
-    targets, valid = targets.to(logits.device), valid.to(logits.device)
+    padded = [[0] * (width - len(c)) + list(c) if right_aligned else list(c) + [0] * (width - len(c)) for c in continuations]
+    lengths = torch.tensor([len(c) for c in continuations]).unsqueeze(1)
+    columns = torch.arange(width).unsqueeze(0)
+    valid = columns >= width - lengths if right_aligned else columns < lengths
+    targets, valid = torch.tensor(padded, dtype=torch.long).to(logits.device), valid.to(logits.device)
     logprobs = torch.log_softmax(logits.float(), dim=-1)
     picked = torch.where(valid, logprobs.gather(2, targets.unsqueeze(2)).squeeze(2), 0.0)
     greedy = ((logprobs.argmax(dim=-1) == targets) | ~valid).all(dim=1)
@@ -150,21 +147,23 @@ class Scorer:
     def _score_batched(self, indexed: list[tuple[int, TokenItem]]) -> dict[int, TokenScore]:
         out: dict[int, TokenScore] = {}
         budget = self.budget
-        indexed = sorted(indexed, key=lambda pair: (-len(self._inputs(pair[1])), pair[0]))
+        n_inputs = {index: min(len(item.context) + len(item.continuation) - 1, self.max_length) for index, item in indexed}
+        indexed = sorted(indexed, key=lambda pair: (-n_inputs[pair[0]], pair[0]))
         batch: list[tuple[int, TokenItem]] = []
+        width = scored = 0  # the batch's longest input (its first, longest first) and longest continuation
         for index, item in indexed:
-            n_inputs, n_scored = len(self._inputs(item)), len(item.continuation)
-            if n_inputs > budget.segment_tokens or n_scored > budget.logit_rows:
+            n_scored = len(item.continuation)
+            if n_inputs[index] > budget.segment_tokens or n_scored > budget.logit_rows:
                 out[index] = self._score_segmented(item)
                 continue
             if batch:
-                width = len(self._inputs(batch[0][1]))  # longest first
-                scored = max(n_scored, *(len(b[1].continuation) for b in batch))
-                rows = len(batch) + 1
+                rows, scored = len(batch) + 1, max(scored, n_scored)
                 full = rows > budget.max_batch or rows * width > budget.batch_tokens or rows * scored > budget.logit_rows
-                if full or n_inputs < budget.min_fill * width:
+                if full or n_inputs[index] < budget.min_fill * width:
                     out.update(self._run_left_padded(batch))
                     batch = []
+            if not batch:
+                width, scored = n_inputs[index], n_scored
             batch.append((index, item))
         if batch:
             out.update(self._run_left_padded(batch))
@@ -173,11 +172,10 @@ class Scorer:
     def _run_left_padded(self, batch: list[tuple[int, TokenItem]]) -> dict[int, TokenScore]:
         inputs = [self._inputs(item) for _, item in batch]
         width = max(len(row) for row in inputs)
-        ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, tokens in enumerate(inputs):
-            ids[row, width - len(tokens):] = torch.tensor(tokens)
-            mask[row, width - len(tokens):] = 1
+        # One tensor from padded lists: hundreds of short rows cost one conversion, not one per row.
+        ids = torch.tensor([[self.pad_token_id] * (width - len(row)) + row for row in inputs], dtype=torch.long)
+        lengths = torch.tensor([len(row) for row in inputs])
+        mask = (torch.arange(width) >= (width - lengths).unsqueeze(1)).long()
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         keep = max(len(item.continuation) for _, item in batch)
         logits = self._forward(ids, int(mask.sum()), attention_mask=mask.to(self.device), position_ids=positions.to(self.device),
