@@ -21,7 +21,7 @@ from tests.conftest import require_module
 
 from assay.executors.ray_pool import RayModelPool, process_state_restorer
 from assay.models import load_model
-from assay.runner import Runner, RunOptions
+from assay.runner import RunAborted, Runner, RunOptions
 from assay.store import Store
 from assay.tasks import parse_task_list
 
@@ -158,6 +158,48 @@ def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(ray_address: st
     ray_rows = list(ray_store.iter_samples(result.run_id, columns=SAMPLE_COLUMNS))
     assert ray_rows == list(local_store.iter_samples(local.run_id, columns=SAMPLE_COLUMNS))
     assert len(ray_rows) == 60
+
+
+def test_a_shard_that_keeps_killing_workers_stops_the_run_resumably(ray_address: str, tmp_path: Path) -> None:
+    """Worker 1 is killed, then every replacement dies as soon as it has loaded: after 3 replacements the run
+    stops like an unreachable backend, keeping what it stored; a local rerun resumes it."""
+    tasks = parse_task_list("arith")
+    options = {"chunk_size": 10, "show_progress": False, "limit": 30}
+    notes: list[str] = []
+    pool = RayModelPool("scripted:echo", {}, workers=2, notify=notes.append)
+    replace = pool._replace
+
+    def replace_then_kill(slot: int) -> None:
+        replace(slot)
+        os.kill(pool.worker_pids()[slot], signal.SIGKILL)
+
+    pool._replace = replace_then_kill  # type: ignore[method-assign]
+
+    class KillAtSecondBatch:
+        def __init__(self) -> None:
+            self.spec, self.max_context, self.batches = pool.spec, pool.max_context, 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(pool, name)
+
+        def generate(self, requests: Any) -> Any:
+            self.batches += 1
+            if self.batches == 2:
+                os.kill(pool.worker_pids()[0], signal.SIGKILL)
+            return pool.generate(requests)
+
+    store = Store(f"sqlite:///{tmp_path / 'ray.db'}")
+    try:
+        with pytest.raises(RunAborted, match=r"a Ray worker died on the same 5 generate requests 4 times.*resumes when "
+                                             r"you rerun"):
+            Runner(KillAtSecondBatch(), store).run(tasks, RunOptions(**options))  # type: ignore[arg-type]
+    finally:
+        pool.close()
+    assert pool.replacements == 3 and len(notes) == 3 and "retry 3 of 3" in notes[-1]
+    (run,) = store.list_runs()
+    assert store.count_samples(run["id"]) == 10  # the first batch, stored before the worker died
+    resumed = Runner(load_model("scripted:echo"), store).run(tasks, RunOptions(**options))
+    assert resumed.resumed and resumed.run_id == run["id"] and store.count_samples(run["id"]) == 30
 
 
 def test_more_workers_than_the_cluster_can_hold_is_one_line(ray_address: str) -> None:

@@ -233,7 +233,7 @@ class RayModelPool:
                                              f"{attempts[index]} times ({_first_line(exc)})") from None
                 self._notify(f"ray: worker {index + 1} died ({type(exc).__name__}); replacing it and sending its "
                              f"{len(shards[index])} {kind} requests again (retry {attempts[index]} of {SHARD_RETRIES})")
-                self._replace_or_stop(index, kind)
+                self._replace_or_stop(index)
                 submit(index)
                 continue
             if len(answered) != len(shards[index]):
@@ -243,7 +243,7 @@ class RayModelPool:
                 responses[position] = response
         return [r for r in responses if r is not None]
 
-    def _replace_or_stop(self, slot: int, kind: str) -> None:
+    def _replace_or_stop(self, slot: int) -> None:
         ray = self._ray
         for _ in range(SHARD_RETRIES):
             try:
