@@ -18,7 +18,6 @@ never in the spec, fingerprint, responses, errors or logs.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import threading
@@ -30,6 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import orjson
 import yarl
 from multidict import CIMultiDictProxy
 
@@ -142,7 +142,6 @@ class OpenAICompatModel:
         self._loop: _LoopThread | None = None
         self._close_loop: weakref.finalize | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._slots: asyncio.Semaphore | None = None
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if self._api_key:
             self._headers["authorization"] = f"Bearer {self._api_key}"
@@ -160,7 +159,7 @@ class OpenAICompatModel:
     def close(self) -> None:
         if self._close_loop is not None:
             self._close_loop()
-            self._loop, self._close_loop, self._session, self._slots = None, None, None, None
+            self._loop, self._close_loop, self._session = None, None, None
 
     def _run(self, coroutine: Coroutine[Any, Any, list[Response]]) -> list[Response]:
         if self._loop is None:
@@ -184,15 +183,16 @@ class OpenAICompatModel:
         bench/bench_openai_concurrency.py at concurrency 256: ~0.25 ms of client CPU per request, against
         ~1.0 ms for the httpx transports this replaced (whose bookkeeping capped throughput at ~36 % of ideal)."""
         # The pool holds as many keep-alive connections as requests may be in flight; aiohttp sets
-        # TCP_NODELAY on every connection. Proxies from the environment are ignored (trust_env=False).
+        # TCP_NODELAY on every connection. Proxies from the environment are ignored (trust_env=False), and
+        # cookies are neither kept nor sent: one answer never depends on what an earlier one set.
         connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0)
         timeout = aiohttp.ClientTimeout(total=self.timeout, connect=self.timeout)
         return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self._headers, trust_env=False,
-                                     skip_auto_headers=("User-Agent",))
+                                     cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",))
 
     async def _send(self, path: str, payload: dict[str, Any]) -> tuple[int, CIMultiDictProxy[str], bytes]:
         assert self._session is not None
-        async with self._session.post(self._urls[path], data=json.dumps(payload).encode()) as response:
+        async with self._session.post(self._urls[path], data=orjson.dumps(payload)) as response:
             return response.status, response.headers, await response.read()
 
     async def _batch(self, items: Sequence[Item], one: Callable[[_BatchState, Item], Awaitable[Response]]) -> list[Response]:
@@ -201,30 +201,27 @@ class OpenAICompatModel:
         if self._session is None:
             assert self._loop is not None
             self._session = self._loop.session = self._open_session()
-            # At most `concurrency` requests on the wire; a request waiting out its backoff holds no slot.
-            self._slots = asyncio.Semaphore(self.concurrency)
+        # `concurrency` workers take the requests in order: at most that many in flight, and no task or
+        # semaphore per request (a fifth less client CPU per request than one task each, measured). A
+        # request waiting out its backoff keeps its worker, so a rate-limited server gets fewer requests.
         state = _BatchState()
-        # Tasks are made as room frees up, not all at once: 12,800 tasks made up front delay the first
-        # answers by their start-up (~0.2 s) and all wait on the slots. Twice the slots leaves room for
-        # requests waiting out a backoff.
-        admitted = asyncio.Semaphore(2 * self.concurrency)
+        results: list[Response | None] = [None] * len(items)
+        pending = iter(enumerate(items))
 
-        async def admit(item: Item) -> Response:
-            try:
-                return await one(state, item)
-            finally:
-                admitted.release()
+        async def worker() -> None:
+            for index, item in pending:
+                results[index] = await one(state, item)
 
-        tasks: list[asyncio.Task[Response]] = []
         try:
             async with asyncio.TaskGroup() as group:
-                for item in items:
-                    await admitted.acquire()
-                    tasks.append(group.create_task(admit(item)))
+                for _ in range(min(self.concurrency, len(items))):
+                    group.create_task(worker())
         except BaseExceptionGroup as group_error:
             # BackendUnavailable / UnsupportedRequest stop the batch (the TaskGroup cancelled the rest).
             raise group_error.exceptions[0] from None
-        return [task.result() for task in tasks]
+        answered = [r for r in results if r is not None]
+        assert len(answered) == len(items), "a worker left a request unanswered"
+        return answered
 
     def _backoff_delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -245,10 +242,8 @@ class OpenAICompatModel:
             retry_after = None
             attempts += 1
             try:
-                assert self._slots is not None
-                async with self._slots:
-                    started = time.monotonic() if started is None else started
-                    status, headers, body = await self._send(path, payload)
+                started = time.monotonic() if started is None else started
+                status, headers, body = await self._send(path, payload)
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                 last_error = f"cannot connect ({exc.__class__.__name__}: {exc})"
                 continue
@@ -268,7 +263,7 @@ class OpenAICompatModel:
             if status >= 400:
                 raise _Rejected(status, body[:ERROR_BODY_CHARS].decode("utf-8", "replace"))
             try:
-                data = json.loads(body)
+                data = orjson.loads(body)
                 if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
                     raise ValueError("no choices in the answer")
             except ValueError as exc:
