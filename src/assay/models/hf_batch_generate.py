@@ -117,16 +117,20 @@ class BatchedGreedyDecoder:
             self.scorer.prefill(jobs[0].prompt_tokens[:shared], cache)
             cache.batch_repeat_interleave(len(jobs))
         suffixes = [list(job.prompt_tokens[shared:]) for job in jobs]
-        width = max(len(p) for p in suffixes)
-        ids = torch.full((len(jobs), width), self.scorer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(jobs), width), dtype=torch.long)
-        for row, tokens in enumerate(suffixes):
-            ids[row, width - len(tokens):] = torch.tensor(tokens)
-            mask[row, width - len(tokens):] = 1
-        positions = (shared + mask.cumsum(dim=1) - 1).clamp(min=0)
-        mask = torch.cat([torch.ones((len(jobs), shared), dtype=torch.long), mask], dim=1)
-        lengths = mask.sum(dim=1)  # real tokens per row: the position of each row's next token
-        logits = self._forward(ids, mask, positions, cache)
+        if self.scorer.budget.right_padding:  # GPU: no mask at prefill; the pads sit after each prompt, masked later
+            logits, mask = self.scorer.prefill_rows(suffixes, cache, shared)
+            lengths = torch.tensor([len(job.prompt_tokens) for job in jobs])
+        else:
+            width = max(len(p) for p in suffixes)
+            ids = torch.full((len(jobs), width), self.scorer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(jobs), width), dtype=torch.long)
+            for row, tokens in enumerate(suffixes):
+                ids[row, width - len(tokens):] = torch.tensor(tokens)
+                mask[row, width - len(tokens):] = 1
+            positions = (shared + mask.cumsum(dim=1) - 1).clamp(min=0)
+            mask = torch.cat([torch.ones((len(jobs), shared), dtype=torch.long), mask], dim=1)
+            lengths = mask.sum(dim=1)  # real tokens per row: the position of each row's next token
+            logits = self._forward(ids, mask, positions, cache)
         budgets = [self.budget(job) for job in jobs]
         generated: list[list[int]] = [[] for _ in jobs]
         results: list[GenerationResult | None] = [None] * len(jobs)

@@ -24,14 +24,19 @@ class DeviceBudget:
     # A length-sorted batch is cut when the next input is shorter than this fraction of the batch's widest
     # (0: cut only on size), so a few long inputs do not pad a big batch of short ones.
     min_fill: float
+    # Batches padded on the right with no attention mask, so the causal (flash) kernel runs; on the left with a
+    # mask otherwise (the CPU's way, which the lm-eval parity figures were measured with).
+    right_padding: bool
 
 
 CPU_BUDGET = DeviceBudget(batch_tokens=4096, logit_rows=1024, segment_tokens=1024, max_batch=32, kv_tokens=32768,
-                          shared_context_tokens=2, generate_batch=8, min_fill=0.0)
+                          shared_context_tokens=2, generate_batch=8, min_fill=0.0,
+                          right_padding=False)
 # One forward of ~128k tokens keeps an H100/H200 busy for a 135M-1B model; short contexts are cheaper
 # to repeat per choice inside one big batch than to run as many small shared-context forwards.
 CUDA_BUDGET = DeviceBudget(batch_tokens=131072, logit_rows=8192, segment_tokens=32768, max_batch=4096,
-                           kv_tokens=1 << 20, shared_context_tokens=512, generate_batch=64, min_fill=0.5)
+                           kv_tokens=1 << 20, shared_context_tokens=512, generate_batch=64, min_fill=0.5,
+                           right_padding=True)
 
 
 def budget_for(device: str) -> DeviceBudget:

@@ -19,6 +19,7 @@ choice inside one big left-padded batch rather than run as many small forwards.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 from collections.abc import Sequence
@@ -29,6 +30,18 @@ from typing import Any
 import torch
 
 from assay.models.hf_budget import DeviceBudget, budget_for
+
+
+def _attention_kernels(device: str) -> Any:
+    """On CUDA, SDPA's flash, memory-efficient and math kernels only. cuDNN attention is left out: it plans per
+    shape, every decoding step (one more cached token) is a new shape, and on an H200 (torch 2.11) batched
+    decoding ran at ~88 ms a step before this; not yet re-measured with it (see docs/gpu.md)."""
+    if not device.startswith("cuda"):
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
 
 # Contexts whose common token prefix is at least this long run that prefix once (a document, few-shot block).
 MIN_SHARED_PREFIX = 256
@@ -73,14 +86,15 @@ def _score_rows(logits: torch.Tensor, targets: torch.Tensor) -> tuple[float, boo
     return total, greedy
 
 
-def _score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], right_aligned: bool) -> list[TokenScore]:
-    """logits (rows, width, vocab); row r scores continuations[r] at its last (right_aligned) or first
-    len(continuation) positions. One pass over the whole block and one copy to the host, not one per row."""
+def _score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], starts: Sequence[int]) -> list[TokenScore]:
+    """logits (rows, width, vocab); row r scores continuations[r] at positions starts[r] onwards. One pass over
+    the whole block and one copy to the host, not one per row."""
     rows, width = logits.shape[0], logits.shape[1]
-    padded = [[0] * (width - len(c)) + list(c) if right_aligned else list(c) + [0] * (width - len(c)) for c in continuations]
-    lengths = torch.tensor([len(c) for c in continuations]).unsqueeze(1)
+    padded = [[0] * start + list(c) + [0] * (width - start - len(c)) for c, start in zip(continuations, starts, strict=True)]
+    first = torch.tensor(list(starts)).unsqueeze(1)
+    last = first + torch.tensor([len(c) for c in continuations]).unsqueeze(1)
     columns = torch.arange(width).unsqueeze(0)
-    valid = columns >= width - lengths if right_aligned else columns < lengths
+    valid = (columns >= first) & (columns < last)
     targets, valid = torch.tensor(padded, dtype=torch.long).to(logits.device), valid.to(logits.device)
     logprobs = torch.log_softmax(logits.float(), dim=-1)
     picked = torch.where(valid, logprobs.gather(2, targets.unsqueeze(2)).squeeze(2), 0.0)
@@ -104,8 +118,24 @@ class Scorer:
 
     def _forward(self, input_ids: torch.Tensor, computed: int, **kwargs: Any) -> torch.Tensor:
         self.stats["computed"] += computed
-        with torch.inference_mode():
+        with torch.inference_mode(), _attention_kernels(self.device):
             return self.model(input_ids=input_ids.to(self.device), **kwargs).logits
+
+    def prefill_rows(self, rows: Sequence[Sequence[int]], cache: Any, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded prefill without an attention mask (the GPU budget's way: the causal flash kernel runs, and no
+        real token ever attends to the pads after it). `cache` holds `offset` tokens for every row already. Returns
+        each row's last-token logits (rows, vocab) and the 2-D mask of what the cache now holds (zeros at pads)."""
+        width = max(len(row) for row in rows)
+        ids = torch.tensor([list(row) + [self.pad_token_id] * (width - len(row)) for row in rows], dtype=torch.long)
+        lengths = torch.tensor([len(row) for row in rows])
+        keep = width - int(lengths.min()) + 1
+        positions = (offset + torch.arange(width)).unsqueeze(0).expand(len(rows), -1)
+        logits = self._forward(ids, int(lengths.sum()), position_ids=positions.to(self.device), use_cache=True,
+                               logits_to_keep=keep, **{self.cache_kw: cache})
+        last = logits[torch.arange(len(rows), device=logits.device), (lengths - 1 - (width - keep)).to(logits.device)]
+        mask = torch.cat([torch.ones((len(rows), offset), dtype=torch.long),
+                          (torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)).long()], dim=1)
+        return last, mask
 
     def score(self, items: Sequence[TokenItem]) -> list[TokenScore]:
         results: list[TokenScore | None] = [None] * len(items)
@@ -150,7 +180,8 @@ class Scorer:
         n_inputs = {index: min(len(item.context) + len(item.continuation) - 1, self.max_length) for index, item in indexed}
         indexed = sorted(indexed, key=lambda pair: (-n_inputs[pair[0]], pair[0]))
         batch: list[tuple[int, TokenItem]] = []
-        width = scored = 0  # the batch's longest input (its first, longest first) and longest continuation
+        # The batch's longest input (its first, longest first), longest continuation and earliest scored position.
+        width = scored = first_scored = 0
         for index, item in indexed:
             n_scored = len(item.continuation)
             if n_inputs[index] > budget.segment_tokens or n_scored > budget.logit_rows:
@@ -158,12 +189,15 @@ class Scorer:
                 continue
             if batch:
                 rows, scored = len(batch) + 1, max(scored, n_scored)
-                full = rows > budget.max_batch or rows * width > budget.batch_tokens or rows * scored > budget.logit_rows
+                first_scored = min(first_scored, n_inputs[index] - n_scored)
+                # Right padding keeps logits from the earliest scored position of any row to the end.
+                kept = width - first_scored if budget.right_padding else scored
+                full = rows > budget.max_batch or rows * width > budget.batch_tokens or rows * kept > budget.logit_rows
                 if full or n_inputs[index] < budget.min_fill * width:
                     out.update(self._run_left_padded(batch))
                     batch = []
             if not batch:
-                width, scored = n_inputs[index], n_scored
+                width, scored, first_scored = n_inputs[index], n_scored, n_inputs[index] - n_scored
             batch.append((index, item))
         if batch:
             out.update(self._run_left_padded(batch))
@@ -172,6 +206,8 @@ class Scorer:
     def _run_left_padded(self, batch: list[tuple[int, TokenItem]]) -> dict[int, TokenScore]:
         inputs = [self._inputs(item) for _, item in batch]
         width = max(len(row) for row in inputs)
+        if self.budget.right_padding:
+            return self._run_right_padded(batch, inputs, width)
         # One tensor from padded lists: hundreds of short rows cost one conversion, not one per row.
         ids = torch.tensor([[self.pad_token_id] * (width - len(row)) + row for row in inputs], dtype=torch.long)
         lengths = torch.tensor([len(row) for row in inputs])
@@ -180,7 +216,18 @@ class Scorer:
         keep = max(len(item.continuation) for _, item in batch)
         logits = self._forward(ids, int(mask.sum()), attention_mask=mask.to(self.device), position_ids=positions.to(self.device),
                                logits_to_keep=keep)
-        scores = _score_block(logits, [item.continuation for _, item in batch], right_aligned=True)
+        scores = _score_block(logits, [item.continuation for _, item in batch],
+                              [keep - len(item.continuation) for _, item in batch])
+        return {index: score for (index, _), score in zip(batch, scores, strict=True)}
+
+    def _run_right_padded(self, batch: list[tuple[int, TokenItem]], inputs: list[list[int]], width: int) -> dict[int, TokenScore]:
+        """No attention mask: each row's real tokens come first and never attend to the pads after them, so the
+        causal kernel runs; logits are kept from the earliest position any row scores."""
+        ids = torch.tensor([row + [self.pad_token_id] * (width - len(row)) for row in inputs], dtype=torch.long)
+        starts = [len(row) - len(item.continuation) for row, (_, item) in zip(inputs, batch, strict=True)]
+        keep = width - min(starts)
+        logits = self._forward(ids, sum(len(row) for row in inputs), logits_to_keep=keep)
+        scores = _score_block(logits, [item.continuation for _, item in batch], [start - (width - keep) for start in starts])
         return {index: score for (index, _), score in zip(batch, scores, strict=True)}
 
     def _score_segmented(self, item: TokenItem) -> TokenScore:
@@ -292,5 +339,5 @@ class Scorer:
             cache.batch_repeat_interleave(len(chunk))
             logits = self._forward(ids, sum(len(s) for s in chunk), attention_mask=mask.to(self.device), use_cache=True,
                                    **{self.cache_kw: cache})
-            scores += _score_block(logits, continuations[start:start + step], right_aligned=False)
+            scores += _score_block(logits, continuations[start:start + step], [0] * len(chunk))
         return scores
