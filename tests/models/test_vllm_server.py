@@ -88,8 +88,6 @@ def test_the_echo_of_a_bos_model_is_aligned_by_the_prompt(tokenizer) -> None:
     assert aligned.meta["echo_offset_shift"] == len("<s>")
 
 
-@pytest.mark.xfail(strict=True, reason="openai_compat.py does not yet pass prompt= to parse_echo_logprobs (a one-line "
-                   "change, docs/vllm.md): against vLLM, BOS models get offsets shifted by the BOS text")
 def test_openai_backend_loglikelihood_on_a_bos_model(tokenizer) -> None:
     app = FakeVLLM(tokenizer, adds_bos=True)
     with served(app) as (server, model):
@@ -171,8 +169,6 @@ def test_vllm_serve_loglikelihoods_match_the_hf_backend(vllm_server: tuple[str, 
         assert a.logprob == pytest.approx(b.logprob, abs=0.05 * b.n_tokens + 0.05)
 
 
-@pytest.mark.xfail(strict=True, reason="openai_compat.py reads any 4xx to an echo request as 'no prompt logprobs' and "
-                   "stops the run; vLLM answers 400 for one prompt longer than --max-model-len")
 def test_one_over_long_loglikelihood_prompt_is_an_error_response_not_a_stopped_run(tokenizer) -> None:
     app = FakeVLLM(tokenizer, max_model_len=32)
     with served(app) as (_, model):

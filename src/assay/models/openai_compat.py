@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import threading
 import time
 import weakref
@@ -74,6 +75,10 @@ class _RequestFailed(Exception):
     def __init__(self, message: str, connection_only: bool) -> None:
         super().__init__(message)
         self.connection_only = connection_only
+
+
+# How servers word a prompt longer than their context (vLLM, OpenAI, llama.cpp's server).
+_OVER_CONTEXT = re.compile(r"maximum context length|context length|context size|max_model_len", re.IGNORECASE)
 
 
 class _Rejected(Exception):
@@ -138,6 +143,7 @@ class OpenAICompatModel:
         self.timeout = float(timeout)
         self.backoff_s = float(backoff_s)
         self.max_context = max_context
+        self._echo_works = False  # set once a server has answered an echo=true log-likelihood request
         self._api_key = api_key_from_env()
         self._loop: _LoopThread | None = None
         self._close_loop: weakref.finalize | None = None
@@ -318,13 +324,19 @@ class OpenAICompatModel:
         try:
             data, attempts = await self._post(state, COMPLETIONS_PATH, payload)
         except _Rejected as exc:
+            # A prompt over the server's context (vLLM: 400 "maximum context length"), or any rejection
+            # once echo has worked on this server, is this request's error; otherwise echo is unsupported.
+            if self._echo_works or _OVER_CONTEXT.search(str(exc)):
+                return Response(error=str(exc), meta={"endpoint": COMPLETIONS_PATH})
             raise self._unsupported(f"it rejected echo=true, logprobs=1 with {exc}") from None
         except _RequestFailed as exc:
             return Response(error=str(exc), meta={"endpoint": COMPLETIONS_PATH})
         try:
-            scored = parse_echo_logprobs(data["choices"][0].get("logprobs"), len(context), len(prompt))
+            # prompt=: vLLM echoes a BOS token's text first and counts it in every offset.
+            scored = parse_echo_logprobs(data["choices"][0].get("logprobs"), len(context), len(prompt), prompt=prompt)
         except LogprobsMissing as exc:
             raise self._unsupported(str(exc)) from None
+        self._echo_works = True
         return Response(logprob=scored.logprob, is_greedy=scored.is_greedy, n_tokens=scored.n_tokens,
                         meta={"endpoint": COMPLETIONS_PATH, "finish_reason": data["choices"][0].get("finish_reason"),
                               "attempts": attempts, **scored.meta})
