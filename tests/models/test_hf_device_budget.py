@@ -144,3 +144,16 @@ def test_cuda_defaults_are_bfloat16_and_the_gpu_budget(tmp_path: Path) -> None:
     hf_model = build_model(tmp_path, f"hf:{tmp_path}", "tiny", {"device": "cuda"})
     assert hf_model.fingerprint()["dtype"] == "bfloat16"
     assert hf_model.scorer.budget == CUDA_BUDGET and hf_model.generator.batch_size == CUDA_BUDGET.generate_batch
+
+
+def test_on_cuda_batched_log_likelihoods_equal_one_at_a_time() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("GPU only: needs a CUDA device")
+    model = tiny_llama(97).to("cuda")
+    items = mixed_items()
+    reference = [Scorer(model, "cuda", 4096, 0).score([item])[0] for item in items]
+    scorer = Scorer(model, "cuda", 4096, 0)
+    assert scorer.budget == CUDA_BUDGET
+    got = scorer.score(items)
+    assert [s.logprob for s in got] == pytest.approx([s.logprob for s in reference], abs=1e-3)
+    assert [s.is_greedy for s in got] == [s.is_greedy for s in reference]
