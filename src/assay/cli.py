@@ -146,7 +146,8 @@ def run(
                                                 "case,whitespace,option_shuffle,distractor,paraphrase")] = None,
     generator: Annotated[str | None, typer.Option("--generator", help="model that writes --perturb paraphrase's "
                                                   "rewrites")] = None,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="samples per store transaction")] = 256,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", min=1, help="samples per store transaction "
+                                                   "(default 256, or 8 x --concurrency for openai:)")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="where long-context heatmap PNGs go")] = Path("assay_out"),
     rerun: Annotated[bool, typer.Option("--rerun", help="store a new run even if an identical complete run exists")]

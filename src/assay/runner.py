@@ -37,7 +37,9 @@ from assay.types import (
 class RunOptions:
     seed: int = 1234
     limit: int | None = None
-    chunk_size: int = 256
+    # Samples per store transaction; None: 256, or 8 x the backend's concurrency for API backends, so
+    # a chunk is several waves of requests rather than one wave and a barrier.
+    chunk_size: int | None = None
     show_progress: bool = True
     context: TaskContext = field(default_factory=TaskContext)
     # Recorded in the manifest (decoding settings, concurrency, data dir, ...).
@@ -113,6 +115,18 @@ def _expected_samples(tasks: Sequence[Task], options: RunOptions, count: bool) -
             known = sum(1 for _ in samples)
         total += known
     return total
+
+
+DEFAULT_CHUNK = 256
+WAVES_PER_CHUNK = 8
+
+
+def chunk_size_for(model: Model, requested: int | None) -> int:
+    """The chunk size asked for, else one that keeps a concurrent backend's slots busy (see RunOptions)."""
+    if requested is not None:
+        return requested
+    concurrency = getattr(model, "concurrency", 1)
+    return max(DEFAULT_CHUNK, WAVES_PER_CHUNK * concurrency if isinstance(concurrency, int) else 0)
 
 
 def _dispatch(model: Model, requests: Sequence[Request]) -> list[Response]:
@@ -202,7 +216,7 @@ class Runner:
             total = known if total is None else min(total, known)
         progress.start_task(task.name, total)
         seen: set[str] = set()
-        for chunk in _chunks(enumerate(samples), options.chunk_size):
+        for chunk in _chunks(enumerate(samples), chunk_size_for(self.model, options.chunk_size)):
             pending = []
             for idx, sample in chunk:
                 if sample.id in seen:

@@ -151,3 +151,17 @@ def test_bad_input_before_any_sample_leaves_no_run(store: Store) -> None:
     with pytest.raises(AssayError, match="gsm8k"):
         Runner(ScriptedModel("echo", None), store).run([get_task("gsm8k")], options)
     assert store.list_runs() == []
+
+
+def test_chunks_are_several_waves_of_a_concurrent_backend_unless_the_user_sets_a_size() -> None:
+    from assay.models.openai_compat import OpenAICompatModel
+    from assay.runner import chunk_size_for
+
+    scripted = ScriptedModel("echo", None)
+    api = OpenAICompatModel("http://127.0.0.1:9/v1", "m", concurrency=256)
+    try:
+        assert chunk_size_for(scripted, None) == 256
+        assert chunk_size_for(api, None) == 2048
+        assert chunk_size_for(api, 10) == 10
+    finally:
+        api.close()

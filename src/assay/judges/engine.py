@@ -33,7 +33,7 @@ class JudgeSettings:
     show_progress: bool = True
     rerun: bool = False
     # Samples per store transaction: an interrupted judge run keeps what was stored and resumes from there.
-    chunk_size: int = 256
+    chunk_size: int | None = None  # None: the Runner's default (runner.chunk_size_for)
     model_args: dict[str, Any] = field(default_factory=dict)
     notify: Callable[[str], None] | None = None
 

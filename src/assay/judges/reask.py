@@ -26,6 +26,7 @@ class ReaskingJudge:
         self.judge = judge
         self.spec = judge.spec
         self.max_context = judge.max_context
+        self.concurrency = getattr(judge, "concurrency", 1)  # the Runner sizes its chunks by it
         self.parse = parse
         self.reask = reask
         self.protocol = {**protocol, "parser_version": PARSER_VERSION}
