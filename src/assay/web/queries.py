@@ -260,15 +260,18 @@ def search_samples(engine: Engine, query_text: str, run_id: str | None = None, t
         conditions.append(samples.c.run_id == run_id)
     if task:
         conditions.append(samples.c.task == task)
+    found = select(key).select_from(source).where(*conditions).limit(SEARCH_COUNT_CAP + 1).subquery()
     query = (select(samples.c.pk, samples.c.run_id, *(samples.c[c] for c in SAMPLE_COLUMNS))
              .select_from(source).where(*conditions))
     if after is not None:
         query = query.where(key > after)
-    query = query.order_by(key).limit(per_page + 1)
-    found = select(key).select_from(source).where(*conditions).limit(SEARCH_COUNT_CAP + 1).subquery()
     with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
+        # Counted first (the planner reads the index for rare words, and stops at the cap for common ones):
+        # with few matches, the page is sorted from the index's matches (`key + 0` keeps PostgreSQL from
+        # walking the primary key over millions of rows that its statistics guess might match).
         n = int(conn.execute(select(func.count()).select_from(found)).scalar_one())
+        order = key if n > SEARCH_COUNT_CAP or engine.dialect.name != "postgresql" else key + 0
+        rows = [dict(r) for r in conn.execute(query.order_by(order).limit(per_page + 1)).mappings()]
     has_more = len(rows) > per_page
     rows = rows[:per_page]
     return SearchPage(rows, min(n, SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP, per_page,
