@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,10 +146,48 @@ def _dispatch(model: Model, requests: Sequence[Request]) -> list[Response]:
     return [r for r in responses if r is not None]
 
 
+class _ChunkWriter:
+    """Writes chunks to the store. For a concurrent backend (an API) a chunk is written on a thread while
+    the next chunk's requests are in flight (at most one write pending, its cache entries readable here
+    until it commits); for a local model each write finishes before the next chunk starts."""
+
+    def __init__(self, store: Store, overlap: bool) -> None:
+        self.store = store
+        self.overlap = overlap
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assay-store") if overlap else None
+        self._pending: Future[None] | None = None
+        self.unwritten_cache: dict[str, dict[str, Any]] = {}
+
+    def write(self, run_id: str, rows: list[dict[str, Any]], new_cache: dict[str, dict[str, Any]]) -> None:
+        self.flush()
+        if self._pool is None:
+            self.store.write_chunk(run_id, rows, new_cache)
+            return
+        self.unwritten_cache = new_cache
+        self._pending = self._pool.submit(self.store.write_chunk, run_id, rows, new_cache)
+
+    def flush(self) -> None:
+        """Wait for the pending write; its error (if any) is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            try:
+                pending.result()
+            finally:
+                self.unwritten_cache = {}
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
+
 class Runner:
     def __init__(self, model: Model, store: Store) -> None:
         self.model = model
         self.store = store
+        self._writer = _ChunkWriter(store, overlap=False)
         self.fingerprint = model.fingerprint()
         self.fingerprint_hash = sha256_hex(canonical_json(self.fingerprint))
         self.stats = {"samples": 0, "skipped_existing": 0, "requests": 0, "unique_requests": 0,
@@ -188,10 +227,15 @@ class Runner:
             manifest = build_manifest(self.model.spec, self.fingerprint, task_specs, options.seed,
                                       options.limit, options.recorded)
             self.store.create_run(run_id, key, self.model.spec, list(task_specs), options.seed, manifest)
+        concurrency = getattr(self.model, "concurrency", 1)
+        self._writer = _ChunkWriter(self.store, overlap=isinstance(concurrency, int) and concurrency > 1)
         try:
-            with RunProgress(enabled=options.show_progress) as progress:
-                for task in tasks:
-                    self._run_task(run_id, task, options, progress)
+            try:
+                with RunProgress(enabled=options.show_progress) as progress:
+                    for task in tasks:
+                        self._run_task(run_id, task, options, progress)
+            finally:
+                self._writer.close()  # every chunk sent is stored (or its error raised) before anything below
         except AssayError as exc:
             # Bad input found before anything was stored (a missing data file, say): leave no empty run behind.
             # An unreachable backend keeps its run, so that rerunning the same command resumes it.
@@ -246,6 +290,9 @@ class Runner:
         self.stats["requests"] += sum(len(r) for r in per_sample)
         self.stats["unique_requests"] += len(unique)
         cached = self.store.cache_get_many(list(unique))
+        for k in unique:  # answers of the chunk still being written
+            if k not in cached and k in self._writer.unwritten_cache:
+                cached[k] = self._writer.unwritten_cache[k]
         self.stats["cache_hits"] += len(cached)
         answers: dict[str, Response] = {k: Response.from_dict(v) for k, v in cached.items()}
         missing = [k for k in unique if k not in cached]
@@ -275,7 +322,7 @@ class Runner:
                     answer_dicts[k] = new_cache[k] if k in new_cache else answers[k].to_dict()
                 response_dicts.append(answer_dicts[k])
             rows.append(self._sample_row(task, idx, sample, requests, keys, responses, response_dicts))
-        self.store.write_chunk(run_id, rows, new_cache)
+        self._writer.write(run_id, rows, new_cache)
         self.stats["samples"] += len(rows)
 
     def _sample_row(self, task: Task, idx: int, sample: Sample, requests: list[Request], keys: list[str],

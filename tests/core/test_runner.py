@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -165,3 +166,28 @@ def test_chunks_are_several_waves_of_a_concurrent_backend_unless_the_user_sets_a
         assert chunk_size_for(api, 10) == 10
     finally:
         api.close()
+
+
+def test_a_concurrent_backend_overlaps_store_writes_and_stores_the_same_samples(tmp_path: Path) -> None:
+    """Chunk N is written on a thread while chunk N+1 runs; a request repeated across those two chunks is
+    answered from the chunk still being written, and the stored samples equal a sequential run's."""
+    runs = []
+    for name, concurrency in (("sequential", 1), ("overlapped", 4)):
+        store = Store(f"sqlite:///{tmp_path / name}.db")
+        write_chunk = store.write_chunk
+
+        def slow_write(*args: object, write_chunk=write_chunk) -> None:
+            time.sleep(0.02)  # the next chunk's cache lookup runs before this write commits
+            write_chunk(*args)  # type: ignore[arg-type]
+
+        store.write_chunk = slow_write  # type: ignore[method-assign]
+        model = ScriptedModel("echo", None)
+        model.concurrency = concurrency  # type: ignore[attr-defined]
+        options = _options()
+        options.chunk_size = 2  # "prompt 0" and "prompt 1" in every chunk: the next chunk repeats both
+        options.limit = 30
+        result = Runner(model, store).run([DuplicatePromptTask(), ArithmeticTask()], options)
+        assert model.calls == 2 + 30 and result.stats["cache_hits"] == 8
+        runs.append((_scores(store, result.run_id), store.count_samples(result.run_id)))
+        store.close()
+    assert runs[0] == runs[1] and runs[0][1] == 40
