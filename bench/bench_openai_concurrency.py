@@ -9,7 +9,7 @@ Default mode: one backend batch (model.generate). `--runner`: the same requests 
 Store: request hashing, cache lookups and one store transaction per chunk of --chunk-size samples).
 
     .venv/bin/python bench/bench_openai_concurrency.py [--requests 3200] [--concurrency 64] [--latency 0.1]
-        [--runner [--chunk-size 256]] [--server-stack lean|plain]
+        [--runner [--chunk-size N]] [--server-stack lean|plain]
 
 About 8 s at concurrency 64 and 10 s at 256 (--requests 12800) on a quiet 2-core machine.
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _synthetic import SyntheticGenerateTask  # noqa: E402
 
 from assay.models.openai_compat import OpenAICompatModel, load  # noqa: E402
-from assay.runner import Runner, RunOptions  # noqa: E402
+from assay.runner import Runner, RunOptions, chunk_size_for  # noqa: E402
 from assay.store import Store  # noqa: E402
 from assay.types import GenerateRequest  # noqa: E402
 from servers.processes import fake_server_process  # noqa: E402
@@ -44,7 +44,7 @@ def run_batch(model: OpenAICompatModel, count: int) -> tuple[int, int]:
     return errors, wrong
 
 
-def run_through_runner(model: OpenAICompatModel, count: int, chunk_size: int, db_path: Path,
+def run_through_runner(model: OpenAICompatModel, count: int, chunk_size: int | None, db_path: Path,
                        name: str = "synthetic_generate") -> tuple[int, int]:
     """The same number of generate requests as a stored run; returns (request errors, samples not stored)."""
     store = Store(f"sqlite:///{db_path}")
@@ -61,7 +61,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--runner", action="store_true", help="through Runner + SQLite Store instead of one batch")
-    parser.add_argument("--chunk-size", type=int, default=256, help="samples per store transaction (--runner)")
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="samples per store transaction (--runner); default: the Runner's (8 x concurrency)")
     parser.add_argument("--server-stack", choices=("lean", "plain"), default="lean",
                         help="the test server's uvicorn stack: lean (httptools, uvloop) or plain (h11, asyncio)")
     args = parser.parse_args()
@@ -84,7 +85,8 @@ def main() -> None:
         load_average = os.getloadavg()[0]
         model.close()
     rate = args.requests / elapsed
-    mode = f"Runner + SQLite Store, chunks of {args.chunk_size}" if args.runner else "one backend batch"
+    chunks = args.chunk_size or chunk_size_for(model, None)
+    mode = f"Runner + SQLite Store, chunks of {chunks}" if args.runner else "one backend batch"
     print(f"requests           {args.requests} at concurrency {args.concurrency}, server latency "
           f"{args.latency * 1000:.0f} ms ({mode}; {args.server_stack} server)")
     print(f"elapsed            {elapsed:.2f} s (client CPU {cpu:.2f} s, {cpu / args.requests * 1000:.3f} ms/request)")
