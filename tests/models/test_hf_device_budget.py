@@ -41,11 +41,17 @@ def forward_calls(scorer: Scorer) -> list[int]:
     return calls
 
 
-def mixed_items() -> list[TokenItem]:
+def choice_items() -> list[TokenItem]:
+    """Short multiple-choice questions of 3 to 6 tokens, four choices of one or two tokens each (arith_mc's shape)."""
     items = []
-    for q in range(12):  # short multiple-choice questions, four choices each (arith_mc's shape)
-        question = (5, 9, q % 80 + 3, (q * 7) % 80 + 3, 11)
+    for q in range(12):
+        question = (5, 9, q % 80 + 3, (q * 7) % 80 + 3, 11, 13)[: 3 + q % 4]
         items += [TokenItem(question, (20 + c, 30 + (q + c) % 40)[: 1 + c % 2]) for c in range(4)]
+    return items
+
+
+def mixed_items() -> list[TokenItem]:
+    items = choice_items()
     document = tuple((7 * i) % 90 + 3 for i in range(700))  # long shared context: still run once on the GPU budget
     items += [TokenItem(document + (q, 2), (40 + q, 41)) for q in range(3) for _ in range(2)]
     items += [TokenItem(tuple((3 * i) % 90 + 2 for i in range(1500)), (7, 8, 9))]  # longer than a CPU segment
@@ -68,6 +74,19 @@ def test_gpu_budget_log_likelihoods_equal_one_at_a_time() -> None:
     # The 48 short choices run as rows of one forward on the GPU budget, not one shared-context pass per question.
     assert max(gpu_calls) >= 48
     assert len(gpu_calls) < len(cpu_calls) / 3
+
+
+def test_short_shared_contexts_run_once_on_the_gpu_budget() -> None:
+    model = tiny_llama(97)
+    items = choice_items()
+    reference = [Scorer(model, "cpu", 4096, 0).score([item])[0] for item in items]
+    scorer = Scorer(model, "cpu", 4096, 0, budget=CUDA_BUDGET)
+    calls = forward_calls(scorer)
+    got = scorer.score(items)
+    assert [s.logprob for s in got] == pytest.approx([s.logprob for s in reference], abs=1e-3)
+    assert [s.is_greedy for s in got] == [s.is_greedy for s in reference]
+    # Each question ran once (12 rows), then the 48 choices in one pass: fewer tokens than whole rows.
+    assert calls == [12, 48] and scorer.stats["computed"] < scorer.stats["naive"]
 
 
 def test_budget_follows_the_device() -> None:

@@ -86,7 +86,7 @@ def _score_rows(logits: torch.Tensor, targets: torch.Tensor) -> tuple[float, boo
     return total, greedy
 
 
-def _score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], starts: Sequence[int]) -> list[TokenScore]:
+def score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], starts: Sequence[int]) -> list[TokenScore]:
     """logits (rows, width, vocab); row r scores continuations[r] at positions starts[r] onwards. One pass over
     the whole block and one copy to the host, not one per row."""
     rows, width = logits.shape[0], logits.shape[1]
@@ -148,13 +148,21 @@ class Scorer:
             by_context.setdefault(item.context, []).append(index)
         singles: list[int] = []
         shared: list[tuple[int, ...]] = []
+        short_shared: list[tuple[tuple[int, ...], list[int]]] = []  # the GPU budget's short multiple-choice contexts
         for context, indices in by_context.items():
             longest = max(len(items[i].continuation) for i in indices)
-            if (len(indices) >= 2 and len(context) >= max(2, self.budget.shared_context_tokens)
-                    and len(context) + longest - 1 <= self.max_length):
+            fits = len(indices) >= 2 and len(context) >= 2 and len(context) + longest - 1 <= self.max_length
+            if fits and len(context) >= self.budget.shared_context_tokens:
                 shared.append(context)
+            elif fits and self.budget.right_padding:
+                short_shared.append((context, indices))
             else:
                 singles.extend(indices)
+        if short_shared:
+            from assay.models.hf_choice_batch import score_shared_contexts
+
+            for index, score in score_shared_contexts(self, short_shared, items).items():
+                results[index] = score
         for group, common in self._prefix_groups(shared):
             base = None
             if common:
@@ -216,7 +224,7 @@ class Scorer:
         keep = max(len(item.continuation) for _, item in batch)
         logits = self._forward(ids, int(mask.sum()), attention_mask=mask.to(self.device), position_ids=positions.to(self.device),
                                logits_to_keep=keep)
-        scores = _score_block(logits, [item.continuation for _, item in batch],
+        scores = score_block(logits, [item.continuation for _, item in batch],
                               [keep - len(item.continuation) for _, item in batch])
         return {index: score for (index, _), score in zip(batch, scores, strict=True)}
 
@@ -227,7 +235,7 @@ class Scorer:
         starts = [len(row) - len(item.continuation) for row, (_, item) in zip(inputs, batch, strict=True)]
         keep = width - min(starts)
         logits = self._forward(ids, sum(len(row) for row in inputs), logits_to_keep=keep)
-        scores = _score_block(logits, [item.continuation for _, item in batch], [start - (width - keep) for start in starts])
+        scores = score_block(logits, [item.continuation for _, item in batch], [start - (width - keep) for start in starts])
         return {index: score for (index, _), score in zip(batch, scores, strict=True)}
 
     def _score_segmented(self, item: TokenItem) -> TokenScore:
@@ -339,5 +347,5 @@ class Scorer:
             cache.batch_repeat_interleave(len(chunk))
             logits = self._forward(ids, sum(len(s) for s in chunk), attention_mask=mask.to(self.device), use_cache=True,
                                    **{self.cache_kw: cache})
-            scores += _score_block(logits, continuations[start:start + step], [0] * len(chunk))
+            scores += score_block(logits, continuations[start:start + step], [0] * len(chunk))
         return scores
