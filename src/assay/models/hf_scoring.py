@@ -13,8 +13,9 @@ Three paths, all giving the same numbers (within float32 noise, tested to 1e-4):
 - segmented: inputs too long for one pass (rolling windows at 8k) are fed in segments that
   extend one KV cache, so the logits tensor never holds more than a segment.
 How many tokens, rows and logits one forward may take comes from the device's budget
-(hf_budget.py): small on CPU, large on a GPU, where short shared contexts are simply repeated per
-choice inside one big left-padded batch rather than run as many small forwards.
+(hf_budget.py): small on CPU, large on a GPU, where batches are right-padded without a mask (the
+causal kernel runs) and short shared contexts run all at once, their choices in a second pass
+(hf_choice_batch.py), rather than as many small forwards.
 """
 
 from __future__ import annotations
