@@ -321,6 +321,11 @@ def main() -> None:
     if complete >= args.runs and total >= expected:
         print(f"store already holds {complete} bench runs, {total} samples: build skipped")
     else:
+        with store.engine.connect() as conn:
+            others = conn.execute(select(func.count()).select_from(runs).where(~runs.c.id.startswith(RUN_PREFIX))).scalar_one()
+        if others:
+            raise SystemExit(f"--url/--sqlite: the database holds {others} runs that are not this bench's; "
+                             "give it a database of its own (it writes 10M samples)")
         print(f"building {args.runs} runs × {TASKS} tasks × {PER_TASK} samples = {expected} samples "
               f"({complete} runs already there); load {os.getloadavg()[0]:.1f}", flush=True)
         start = time.perf_counter()
