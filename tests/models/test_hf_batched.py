@@ -23,16 +23,18 @@ def job(tokens: list[int], temperature: float = 0.0) -> GenerationJob:
 
 def test_batch_groups_keep_shared_prefixes_together() -> None:
     # Unrelated prompts: longest first, in batches of batch_size.
+    # Unrelated prompts: one group, longest first (batch_size only caps the rows decoding at once).
     unrelated = [job([1, 2, 3, 4]), job([5, 6, 7]), job([9, 9, 9, 9, 9])]
-    assert batch_groups(unrelated, 8) == [[2, 0, 1]]
-    assert batch_groups(unrelated, 2) == [[2, 0]]  # a group of one stays on the one-at-a-time path
+    assert batch_groups(unrelated) == [[2, 0, 1]]
     # Jobs 0 and 3 share 3 of 4 tokens: batched together (their prefix prefilled once), apart from the rest.
     shared = [job([1, 2, 3, 4]), job([5, 6, 7]), job([9, 9, 9]), job([1, 2, 3, 8, 8, 8])]
-    assert batch_groups(shared, 8) == [[0, 3], [1, 2]]
+    assert batch_groups(shared) == [[0, 3], [1, 2]]
+    # A group of one stays on the one-at-a-time path, which can reuse the KV cache of the previous prompt.
+    assert batch_groups([job([1, 2, 3, 4]), job([1, 2, 3, 5]), job([7, 8])]) == [[0, 1]]
     # Sampling stays on the one-at-a-time path.
-    assert batch_groups([job([1, 2]), job([5, 6], temperature=0.7)], 8) == []
+    assert batch_groups([job([1, 2]), job([5, 6], temperature=0.7)]) == []
     # Prompts longer than one prefill segment are left to the segmented prefill.
-    assert batch_groups([job([1] + [7] * 2000), job([2, 3])], 8) == []
+    assert batch_groups([job([1] + [7] * 2000), job([2, 3])]) == []
 
 
 def test_batch_size_option_is_checked() -> None:
@@ -72,23 +74,31 @@ def test_batched_greedy_equals_one_at_a_time(model, monkeypatch: pytest.MonkeyPa
     ]
     expected = one_at_a_time(model, requests)
 
-    calls: list[int] = []
+    admitted: list[int] = []
+    rows: list[int] = []
     from assay.models.hf_batch_generate import BatchedGreedyDecoder
 
-    original = BatchedGreedyDecoder._decode
+    admit, forward = BatchedGreedyDecoder._admit, BatchedGreedyDecoder._forward
 
-    def counting(self, jobs):
-        calls.append(len(jobs))
-        return original(self, jobs)
+    def counting_admit(self, jobs, shared, prefix):
+        admitted.append(len(jobs))
+        return admit(self, jobs, shared, prefix)
 
-    monkeypatch.setattr(BatchedGreedyDecoder, "_decode", counting)
+    def counting_forward(self, ids, mask, positions, cache):
+        rows.append(ids.shape[0])
+        return forward(self, ids, mask, positions, cache)
+
+    monkeypatch.setattr(BatchedGreedyDecoder, "_admit", counting_admit)
+    monkeypatch.setattr(BatchedGreedyDecoder, "_forward", counting_forward)
     model.generator.batch_size = 4
     try:
         batched = model.generate(requests)
     finally:
         model.generator.batch_size = 8
-    # 9 runnable prompts (max_tokens 0 needs no forward pass) in batches of at most 4.
-    assert calls == [4, 4, 1]
+    # 9 runnable prompts (max_tokens 0 needs no forward pass): 4 start, and each later one takes the place of a
+    # finished row while the others decode on (continuous batching), never more than 4 rows at once.
+    assert admitted[0] == 4 and sum(admitted) == 9 and len(admitted) > 2, admitted
+    assert max(rows) == 4 and rows.count(4) > len(admitted), rows
     for request, want, got in zip(requests, expected, batched, strict=True):
         assert got.error is None, got.error
         assert (got.text, got.n_tokens, got.meta) == (want.text, want.n_tokens, want.meta), request

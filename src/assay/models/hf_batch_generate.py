@@ -4,22 +4,26 @@ One-at-a-time decoding (hf_generate.py) leaves the matrix units idle while it pr
 per forward pass. Here greedy (temperature 0) jobs are decoded together: left padded with an
 attention mask and per-row position ids, one KV cache, argmax per row. Each row stops on its own,
 on EOS, on the first `until` string in its decoded continuation (truncated there), on max_tokens or
-when the model's context is full; finished rows are dropped from the batch so the others do not
-pay for them. The stop rules are those of the one-at-a-time path, so only the arithmetic of padded
-attention differs from it.
+when the model's context is full. Batching is continuous: a finished row leaves the batch at once
+and the next waiting job is prefilled and takes its place, so a few long generations (a 3-shot
+chain of thought that never says its answer runs to max_tokens) do not hold up the rest, as they do
+when each batch waits for its longest row. The cache grows in place (hf_kv.py). The stop rules are
+those of the one-at-a-time path, so only the arithmetic of padded attention differs from it.
 
 Which jobs are batched and with whom (`batch_groups`): greedy jobs whose prompt fits in one prefill
 segment, in token-sorted order, cut into runs wherever two neighbours share less than half of the
 shorter prompt. A run of prompts sharing a long prefix (few-shot prompts, one document asked several
-questions) is batched in token order and its common prefix is prefilled once, then copied to every
-row, so batching keeps what prefix reuse saves. The remaining unrelated prompts are pooled and
-batched longest first (as lm-evaluation-harness does) to keep padding small. A batch is at most
-`batch_size` rows and rows x padded width <= the device budget's batch_tokens (hf_budget.py); a group
-of one stays on the one-at-a-time path, which can still reuse the KV cache it kept from the previous prompt.
+questions) is one group, in token order; its common prefix is prefilled once, then copied to every
+row, so batching keeps what prefix reuse saves. The remaining unrelated prompts are pooled into one
+group, longest first (as lm-evaluation-harness does) to keep padding small. At most `batch_size` rows
+decode at once, and the jobs prefilled together have rows x padded width <= the device budget's
+batch_tokens (hf_budget.py); a group of one stays on the one-at-a-time path, which can still reuse the
+KV cache it kept from the previous prompt.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,23 +43,8 @@ def shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
     return min(shared, min(len(p) for p in prompts) - 1)
 
 
-def _chunk(indices: list[int], jobs: Sequence[GenerationJob], batch_size: int, budget: DeviceBudget) -> list[list[int]]:
-    batches: list[list[int]] = []
-    for index in indices:
-        batch = batches[-1] if batches else []
-        candidate = [*batch, index]
-        prompts = [jobs[i].prompt_tokens for i in candidate]
-        width = max(len(p) for p in prompts) - shared_prefix(prompts)
-        padded = max(len(p) for p in prompts) * budget.min_fill > len(jobs[index].prompt_tokens)
-        if batch and len(batch) < batch_size and len(candidate) * width <= budget.batch_tokens and not padded:
-            batch.append(index)
-        else:
-            batches.append([index])
-    return batches
-
-
-def batch_groups(jobs: Sequence[GenerationJob], batch_size: int, budget: DeviceBudget = CPU_BUDGET) -> list[list[int]]:
-    """Indices of the jobs to decode together, batch by batch (see the module docstring)."""
+def batch_groups(jobs: Sequence[GenerationJob], budget: DeviceBudget = CPU_BUDGET) -> list[list[int]]:
+    """Indices of the jobs to decode in one continuous batch, group by group (see the module docstring)."""
     greedy = sorted((i for i, job in enumerate(jobs) if job.temperature <= 0
                      and len(job.prompt_tokens) <= budget.segment_tokens), key=lambda i: (jobs[i].prompt_tokens, i))
     runs: list[list[int]] = []
@@ -67,9 +56,7 @@ def batch_groups(jobs: Sequence[GenerationJob], batch_size: int, budget: DeviceB
                 continue
         runs.append([index])
     unrelated = sorted((run[0] for run in runs if len(run) == 1), key=lambda i: (-len(jobs[i].prompt_tokens), i))
-    batches = [batch for run in runs if len(run) > 1 for batch in _chunk(run, jobs, batch_size, budget)]
-    batches += _chunk(unrelated, jobs, batch_size, budget)
-    return [batch for batch in batches if len(batch) > 1]
+    return [run for run in runs if len(run) > 1] + ([unrelated] if len(unrelated) > 1 else [])
 
 
 class BatchedGreedyDecoder:
@@ -110,11 +97,34 @@ class BatchedGreedyDecoder:
                                       use_cache=True, logits_to_keep=1, **{self.scorer.cache_kw: cache})
         return logits[:, -1]
 
-    def _decode(self, jobs: list[GenerationJob]) -> list[GenerationResult]:
-        shared = self.shared_tokens([job.prompt_tokens for job in jobs])
-        cache = new_cache(self.scorer.model)
+    def _new_cache(self) -> Any:
+        from assay.models.hf_kv import growing_cache
+
+        return growing_cache(self.scorer.model) or new_cache(self.scorer.model)
+
+    def _take(self, waiting: list[int], jobs: Sequence[GenerationJob], shared: int, free: int) -> list[int]:
+        """The next waiting jobs to prefill together: at most `free` rows and the budget's batch tokens; on a
+        budget with min_fill, none much shorter than the first (the waiting pool is sorted longest first)."""
+        budget = self.scorer.budget
+        taken: list[int] = []
+        width = 0
+        for index in waiting[:free]:
+            length = len(jobs[index].prompt_tokens)
+            candidate = max(width, length - shared)
+            if taken and ((len(taken) + 1) * candidate > budget.batch_tokens
+                          or len(jobs[taken[0]].prompt_tokens) * budget.min_fill > length):
+                break
+            taken.append(index)
+            width = candidate
+        return taken
+
+    def _admit(self, jobs: list[GenerationJob], shared: int, prefix: Any) -> tuple[Any, torch.Tensor, torch.Tensor,
+                                                                                     torch.Tensor]:
+        """Prefill `jobs` as new rows; `prefix` is a one-row cache of their first `shared` tokens (None when 0).
+        Returns their cache, mask, the position of each row's next token and its last-token logits."""
+        cache = self._new_cache()
         if shared > 0:  # prefilled once, then copied to every row
-            self.scorer.prefill(jobs[0].prompt_tokens[:shared], cache)
+            cache = copy.deepcopy(prefix)
             cache.batch_repeat_interleave(len(jobs))
         suffixes = [list(job.prompt_tokens[shared:]) for job in jobs]
         if self.scorer.budget.right_padding:  # GPU: no mask at prefill; the pads sit after each prompt, masked later
@@ -131,11 +141,40 @@ class BatchedGreedyDecoder:
             mask = torch.cat([torch.ones((len(jobs), shared), dtype=torch.long), mask], dim=1)
             lengths = mask.sum(dim=1)  # real tokens per row: the position of each row's next token
             logits = self._forward(ids, mask, positions, cache)
+        return cache, mask, lengths, logits
+
+    def _decode(self, jobs: list[GenerationJob]) -> list[GenerationResult]:
+        """Continuous batching: up to batch_size rows decode together; a finished row's place goes to the next
+        waiting job, prefilled and appended to the running cache (with transformers' own cache, when the model
+        needs it, only once the whole batch has finished)."""
+        from assay.models.hf_kv import GrowingLayer, compact
+
+        shared = self.shared_tokens([job.prompt_tokens for job in jobs])
+        prefix = None
+        if shared > 0:
+            prefix = self._new_cache()
+            self.scorer.prefill(jobs[0].prompt_tokens[:shared], prefix)
         budgets = [self.budget(job) for job in jobs]
         generated: list[list[int]] = [[] for _ in jobs]
         results: list[GenerationResult | None] = [None] * len(jobs)
-        live = list(range(len(jobs)))  # job index of each row still in the batch
+        waiting = list(range(len(jobs)))
+        live: list[int] = []  # job index of each row in the batch
+        cache: Any = None
+        mask = lengths = logits = torch.empty(0)
         while True:
+            growing = cache is not None and all(isinstance(layer, GrowingLayer) for layer in cache.layers)
+            if waiting and len(live) < self.batch_size and (not live or growing):
+                taken = self._take(waiting, jobs, shared, self.batch_size - len(live))
+                del waiting[:len(taken)]
+                rows = self._admit([jobs[i] for i in taken], shared, prefix)
+                if not live:
+                    cache, mask, lengths, logits = rows
+                else:
+                    cache, mask = _merge(cache, mask, rows[0], rows[1])
+                    lengths, logits = torch.cat([lengths, rows[2]]), torch.cat([logits, rows[3]])
+                    if mask.shape[1] > COMPACT_FACTOR * int(mask.sum(dim=1).max()) + COMPACT_SLACK:
+                        mask = compact(cache, mask)
+                live += taken
             tokens = logits.argmax(dim=-1).tolist()
             keep_rows: list[int] = []
             for row, (index, token) in enumerate(zip(live, tokens, strict=True)):
@@ -146,7 +185,10 @@ class BatchedGreedyDecoder:
                 else:
                     results[index] = result
             if not keep_rows:
-                break
+                live, cache = [], None
+                if not waiting:
+                    break
+                continue
             if len(keep_rows) < len(live):
                 selected = torch.tensor(keep_rows, dtype=torch.long)
                 cache.batch_select_indices(selected.to(self.scorer.device))
@@ -156,6 +198,21 @@ class BatchedGreedyDecoder:
             mask = torch.cat([mask, torch.ones((len(live), 1), dtype=torch.long)], dim=1)
             logits = self._forward(step, mask, lengths.unsqueeze(1), cache)
             lengths = lengths + 1
-        del cache
+        del cache, prefix
         return [r if r is not None else GenerationResult("", 0, "length") for r in results]
 
+
+# A running batch's cache is compacted once it is this much wider than its longest row (masked columns piling up
+# as rows come and go).
+COMPACT_FACTOR = 1.5
+COMPACT_SLACK = 64
+
+
+def _merge(cache: Any, mask: torch.Tensor, new: Any, new_mask: torch.Tensor) -> tuple[Any, torch.Tensor]:
+    """Append the rows of `new` (a growing cache) below those of `cache`, padding the narrower with masked columns."""
+    width = max(mask.shape[1], new_mask.shape[1])
+    for layer, incoming in zip(cache.layers, new.layers, strict=True):
+        layer.pad_columns(width)
+        layer.append_rows(incoming.keys, incoming.values)
+    mask = torch.nn.functional.pad(mask, (0, width - mask.shape[1]))
+    return cache, torch.cat([mask, torch.nn.functional.pad(new_mask, (0, width - new_mask.shape[1]))])

@@ -98,7 +98,7 @@ class PrefixCachingGenerator:
         results: dict[int, GenerationResult] = {}
         decoder = BatchedGreedyDecoder(self.scorer, self.tokenizer, self.eos_token_ids, self.batch_size,
                                        self.reuse_prefix)
-        for batch in batch_groups(jobs, self.batch_size, self.scorer.budget) if self.batch_size > 1 else []:
+        for batch in batch_groups(jobs, self.scorer.budget) if self.batch_size > 1 else []:
             prompts = [jobs[i].prompt_tokens for i in batch if decoder.budget(jobs[i]) > 0]
             shared = decoder.shared_tokens(prompts)
             self.stats["naive"] += sum(len(p) for p in prompts)
