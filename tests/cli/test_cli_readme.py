@@ -122,6 +122,12 @@ def openai_bbh(ws: Workspace) -> None:
                "--concurrency", "32", "--limit", "2", "--data-dir", str(ws.data_dir))
 
 
+def ray_workers(ws: Workspace) -> None:
+    """No --ray-address: the command starts (and stops) a local Ray cluster itself, as on a laptop."""
+    ws.run("ray", "--model", "scripted:echo", "--task", "arith,arith_mc", "--executor", "ray", "--workers", "2",
+           "--limit", "3")
+
+
 def own_haystack(ws: Workspace) -> None:
     docs = ws.folder / "my-docs"
     docs.mkdir()
@@ -375,6 +381,7 @@ ADAPTED: dict[str, Callable[[Workspace], None]] = {
     "assay run --model hf:/path/to/model --model-args device=cuda,dtype=bfloat16,batch_size=16 --task arith": model_args,
     "assay run --model openai:http://127.0.0.1:8080/v1#my-model --task bbh_cot:boolean_expressions --concurrency 32":
         openai_bbh,
+    "assay run --model embedded --task arith,arith_mc --executor ray --workers 2": ray_workers,
     "assay run --model embedded --task niah_single --haystack ~/my-docs": own_haystack,
     "assay run --model embedded --task musr:team_allocation --prompt-formats 4": prompt_formats,
     "assay run --model embedded --task arith --repeats 5": repeats,
