@@ -34,10 +34,17 @@ class ParityResult:
     assay_seconds: float
     lm_eval_seconds: float
     details: dict[str, Any] = field(default_factory=dict)
+    # CPU seconds of this process on each side: with one thread each, far less shifted by other processes' load.
+    assay_cpu_seconds: float = float("nan")
+    lm_eval_cpu_seconds: float = float("nan")
 
     @property
     def time_ratio(self) -> float:
         return self.assay_seconds / self.lm_eval_seconds if self.lm_eval_seconds else float("nan")
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.assay_cpu_seconds / self.lm_eval_cpu_seconds if self.lm_eval_cpu_seconds else float("nan")
 
 
 def _as_text_prompt(model: HFModel, request: Request) -> Request:
@@ -100,12 +107,12 @@ def run_parity(task: Task, model: HFModel, limit: int, ctx: TaskContext | None =
     unique = list(dict.fromkeys(_ordered([r for _, reqs in items for r in reqs])))
     lm = _lm_eval_model(model, batch_size)
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     theirs = dict(zip(unique, _lm_eval_answers(lm, unique), strict=True))
-    lm_eval_seconds = time.perf_counter() - start
-    start = time.perf_counter()
+    lm_eval_seconds, lm_eval_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    start, cpu_start = time.perf_counter(), time.process_time()
     ours = dict(zip(unique, _assay_answers(model, unique), strict=True))
-    assay_seconds = time.perf_counter() - start
+    assay_seconds, assay_cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
 
     # A request one side could not score counts as an infinite difference, never as a skipped one.
     diffs = [abs(mine - other) if (mine := ours[r].logprob) is not None and (other := theirs[r].logprob) is not None
@@ -124,4 +131,4 @@ def run_parity(task: Task, model: HFModel, limit: int, ctx: TaskContext | None =
                "non_empty_generations": sum(1 for r in generations if ours[r].text),
                "generation_errors": sum(1 for r in generations if ours[r].error)}
     return ParityResult(task.name, len(items), len(unique), max(diffs) if diffs else None, mismatches,
-                        text_mismatches, assay_seconds, lm_eval_seconds, details)
+                        text_mismatches, assay_seconds, lm_eval_seconds, details, assay_cpu_seconds, lm_eval_cpu_seconds)

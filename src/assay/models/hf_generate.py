@@ -6,8 +6,9 @@ the KV cache of the previous prompt is cropped to the longest common token prefi
 one and only the remainder is prefilled. Decoding itself is a plain loop: greedy (argmax) at
 temperature 0, otherwise sampling from softmax(logits / T) with a torch.Generator seeded by the
 request, so every output is reproducible and independent of batch order. Greedy prompts that share
-no long prefix with their neighbours are instead decoded in left-padded batches of `batch_size`
-(hf_batch_generate.py); batch_size 1 turns that off.
+no long prefix with their neighbours are instead decoded in continuous batches of at most
+`batch_size` rows (hf_batch_generate.py); batch_size 1 turns that off. Both paths keep the KV cache
+in buffers that grow in place (hf_kv.py) when the model's layers allow it.
 """
 
 from __future__ import annotations
@@ -73,8 +74,10 @@ def _croppable(cache: Any) -> bool:
     linear-attention layers forget what they would need)."""
     from transformers.cache_utils import DynamicLayer
 
+    from assay.models.hf_kv import GrowingLayer
+
     layers = getattr(cache, "layers", None)
-    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+    return bool(layers) and all(type(layer) in (DynamicLayer, GrowingLayer) for layer in layers)
 
 
 class PrefixCachingGenerator:
@@ -110,13 +113,15 @@ class PrefixCachingGenerator:
         return [results[i] for i in range(len(jobs))]
 
     def _prefill(self, prompt: Sequence[int]) -> torch.Tensor:
+        from assay.models.hf_kv import growing_cache
+
         self.stats["naive"] += len(prompt)
         reused = 0
         if self.reuse_prefix and self._cache is not None and _croppable(self._cache):
             # Keep at least one prompt token to run: its logits start the generation.
             reused = min(common_prefix_length(self._cached_tokens, prompt), len(prompt) - 1)
         if reused == 0:
-            self._cache, self._cached_tokens = new_cache(self.scorer.model), []
+            self._cache, self._cached_tokens = growing_cache(self.scorer.model) or new_cache(self.scorer.model), []
         elif reused < len(self._cached_tokens):
             self._cache.crop(reused - len(self._cached_tokens))  # negative: tokens to drop from the end
             del self._cached_tokens[reused:]
