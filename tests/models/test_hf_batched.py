@@ -76,6 +76,7 @@ def test_batched_greedy_equals_one_at_a_time(model, monkeypatch: pytest.MonkeyPa
 
     admitted: list[int] = []
     rows: list[int] = []
+    kept: list[int] = []  # inputs per row whose logits a pass kept: more than 1 when it checked draft tokens
     from assay.models.hf_batch_generate import BatchedGreedyDecoder
 
     admit, forward = BatchedGreedyDecoder._admit, BatchedGreedyDecoder._forward
@@ -84,9 +85,10 @@ def test_batched_greedy_equals_one_at_a_time(model, monkeypatch: pytest.MonkeyPa
         admitted.append(len(jobs))
         return admit(self, jobs, shared, prefix)
 
-    def counting_forward(self, ids, mask, positions, cache):
+    def counting_forward(self, ids, mask, positions, cache, keep=1):
         rows.append(ids.shape[0])
-        return forward(self, ids, mask, positions, cache)
+        kept.append(keep)
+        return forward(self, ids, mask, positions, cache, keep)
 
     monkeypatch.setattr(BatchedGreedyDecoder, "_admit", counting_admit)
     monkeypatch.setattr(BatchedGreedyDecoder, "_forward", counting_forward)
@@ -99,6 +101,8 @@ def test_batched_greedy_equals_one_at_a_time(model, monkeypatch: pytest.MonkeyPa
     # finished row while the others decode on (continuous batching), never more than 4 rows at once.
     assert admitted[0] == 4 and sum(admitted) == 9 and len(admitted) > 2, admitted
     assert max(rows) == 4 and rows.count(4) > len(admitted), rows
+    # Drafts looked up in the text so far ("1, 2, 3, ...", counting in words) were checked, and outputs still equal.
+    assert max(kept) > 1, kept
     for request, want, got in zip(requests, expected, batched, strict=True):
         assert got.error is None, got.error
         assert (got.text, got.n_tokens, got.meta) == (want.text, want.n_tokens, want.meta), request

@@ -91,11 +91,13 @@ class BatchedGreedyDecoder:
     def budget(self, job: GenerationJob) -> int:
         return min(job.max_tokens, self.scorer.max_length - len(job.prompt_tokens))
 
-    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any) -> torch.Tensor:
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any,
+                 keep: int = 1) -> torch.Tensor:
+        """The logits of the last `keep` inputs of each row, (rows, vocab) when keep is 1, else (rows, keep, vocab)."""
         device = self.scorer.device
         logits = self.scorer._forward(ids, int(ids.numel()), attention_mask=mask.to(device), position_ids=positions.to(device),
-                                      use_cache=True, logits_to_keep=1, **{self.scorer.cache_kw: cache})
-        return logits[:, -1]
+                                      use_cache=True, logits_to_keep=keep, **{self.scorer.cache_kw: cache})
+        return logits[:, -1] if keep == 1 else logits[:, -keep:]
 
     def _new_cache(self) -> Any:
         from assay.models.hf_kv import growing_cache
@@ -146,7 +148,8 @@ class BatchedGreedyDecoder:
     def _decode(self, jobs: list[GenerationJob]) -> list[GenerationResult]:
         """Continuous batching: up to batch_size rows decode together; a finished row's place goes to the next
         waiting job, prefilled and appended to the running cache (with transformers' own cache, when the model
-        needs it, only once the whole batch has finished)."""
+        needs it, only once the whole batch has finished). Each step also checks draft tokens (hf_draft.py)."""
+        from assay.models.hf_draft import DraftIndex
         from assay.models.hf_kv import GrowingLayer, compact
 
         shared = self.shared_tokens([job.prompt_tokens for job in jobs])
@@ -156,11 +159,13 @@ class BatchedGreedyDecoder:
             self.scorer.prefill(jobs[0].prompt_tokens[:shared], prefix)
         budgets = [self.budget(job) for job in jobs]
         generated: list[list[int]] = [[] for _ in jobs]
+        drafts: dict[int, DraftIndex] = {}
         results: list[GenerationResult | None] = [None] * len(jobs)
         waiting = list(range(len(jobs)))
         live: list[int] = []  # job index of each row in the batch
+        emitted: list[list[int]] = []  # per row: the tokens its last forward pass produced, not yet checked
         cache: Any = None
-        mask = lengths = logits = torch.empty(0)
+        mask = lengths = torch.empty(0)
         while True:
             growing = cache is not None and all(isinstance(layer, GrowingLayer) for layer in cache.layers)
             if waiting and len(live) < self.batch_size and (not live or growing):
@@ -168,24 +173,31 @@ class BatchedGreedyDecoder:
                 del waiting[:len(taken)]
                 rows = self._admit([jobs[i] for i in taken], shared, prefix)
                 if not live:
-                    cache, mask, lengths, logits = rows
+                    cache, mask, lengths = rows[:3]
                 else:
                     cache, mask = _merge(cache, mask, rows[0], rows[1])
-                    lengths, logits = torch.cat([lengths, rows[2]]), torch.cat([logits, rows[3]])
+                    lengths = torch.cat([lengths, rows[2]])
                     if mask.shape[1] > COMPACT_FACTOR * int(mask.sum(dim=1).max()) + COMPACT_SLACK:
                         mask = compact(cache, mask)
                 live += taken
-            tokens = logits.argmax(dim=-1).tolist()
+                emitted += [[token] for token in rows[3].argmax(dim=-1).tolist()]
+                drafts.update((index, DraftIndex(jobs[index].prompt_tokens)) for index in taken)
             keep_rows: list[int] = []
-            for row, (index, token) in enumerate(zip(live, tokens, strict=True)):
-                result = advance(self.tokenizer, self.eos_token_ids, jobs[index].until, generated[index], int(token),
-                                 budgets[index])
+            for row, index in enumerate(live):
+                result = None
+                for token in emitted[row]:
+                    result = advance(self.tokenizer, self.eos_token_ids, jobs[index].until, generated[index], token,
+                                     budgets[index])
+                    if result is not None:
+                        break
+                    drafts[index].append(token)
                 if result is None:
                     keep_rows.append(row)
                 else:
                     results[index] = result
+                    del drafts[index]
             if not keep_rows:
-                live, cache = [], None
+                live, emitted, cache = [], [], None
                 if not waiting:
                     break
                 continue
@@ -194,12 +206,49 @@ class BatchedGreedyDecoder:
                 cache.batch_select_indices(selected.to(self.scorer.device))
                 mask, lengths = mask[selected], lengths[selected]
                 live = [live[row] for row in keep_rows]
-            step = torch.tensor([[generated[index][-1]] for index in live], dtype=torch.long)
-            mask = torch.cat([mask, torch.ones((len(live), 1), dtype=torch.long)], dim=1)
-            logits = self._forward(step, mask, lengths.unsqueeze(1), cache)
-            lengths = lengths + 1
+            emitted, width = self._step(live, generated, budgets, drafts, cache, mask, lengths)
+            mask = mask_after_step(mask, emitted, width)
+            lengths = lengths + torch.tensor([len(tokens) for tokens in emitted])
         del cache, prefix
         return [r if r is not None else GenerationResult("", 0, "length") for r in results]
+
+    def _step(self, live: list[int], generated: list[list[int]], budgets: list[int], drafts: dict[int, Any],
+              cache: Any, mask: torch.Tensor, lengths: torch.Tensor) -> tuple[list[list[int]], int]:
+        """One forward pass: each row's last token and its draft. Returns the tokens each row gets (its draft as far
+        as the model agrees, then the model's own next token) and the inputs per row the pass took."""
+        per_row = max(1, DRAFT_TOKENS // len(live))
+        proposals = [drafts[index].draft(min(per_row, MAX_DRAFT, budgets[index] - len(generated[index]) - 1))
+                     for index in live]
+        width = 1 + max(len(p) for p in proposals)
+        ids = torch.full((len(live), width), self.scorer.pad_token_id, dtype=torch.long)
+        step_mask = torch.zeros((len(live), width), dtype=torch.long)
+        for row, (index, proposal) in enumerate(zip(live, proposals, strict=True)):
+            inputs = [generated[index][-1], *proposal]
+            ids[row, :len(inputs)] = torch.tensor(inputs)
+            step_mask[row, :len(inputs)] = 1
+        positions = lengths.unsqueeze(1) + torch.arange(width)
+        logits = self._forward(ids, torch.cat([mask, step_mask], dim=1), positions, cache, keep=width)
+        best = (logits.argmax(dim=-1) if width > 1 else logits.argmax(dim=-1, keepdim=True)).tolist()
+        emitted = []
+        for proposal, predicted in zip(proposals, best, strict=True):
+            agreed = 0
+            while agreed < len(proposal) and predicted[agreed] == proposal[agreed]:
+                agreed += 1
+            emitted.append(predicted[:agreed + 1])
+        return emitted, width
+
+
+# Draft tokens checked per forward pass, over all rows, and per row: on CPU a pass over a few more tokens costs
+# about what one decoding step does, while a draft the model disagrees with costs its share of that pass.
+DRAFT_TOKENS = 16
+MAX_DRAFT = 8
+
+
+def mask_after_step(mask: torch.Tensor, emitted: list[list[int]], width: int) -> torch.Tensor:
+    """The mask once a step of `width` inputs per row ran: a row keeps its last token and the drafts it accepted
+    (one fewer than the tokens it got); rejected drafts and pads stay in the cache, masked out."""
+    accepted = torch.tensor([len(tokens) for tokens in emitted]).unsqueeze(1)
+    return torch.cat([mask, (torch.arange(width).unsqueeze(0) < accepted).long()], dim=1)
 
 
 # A running batch's cache is compacted once it is this much wider than its longest row (masked columns piling up
