@@ -3,6 +3,7 @@ the same greedy texts as scoring and decoding one request at a time, on a tiny r
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -65,15 +66,18 @@ def test_gpu_budget_log_likelihoods_equal_one_at_a_time() -> None:
     reference = [Scorer(model, "cpu", 4096, 0).score([item])[0] for item in items]
     on_cpu_budget = Scorer(model, "cpu", 4096, 0)
     on_gpu_budget = Scorer(model, "cpu", 4096, 0, budget=CUDA_BUDGET)
+    # One shared-context pass per question (every context shared, however short): the path both budgets avoid.
+    per_question = Scorer(model, "cpu", 4096, 0, budget=dataclasses.replace(CPU_BUDGET, shared_context_tokens=2))
     cpu_calls, gpu_calls = forward_calls(on_cpu_budget), forward_calls(on_gpu_budget)
-    for scorer in (on_cpu_budget, on_gpu_budget):
+    per_question_calls = forward_calls(per_question)
+    for scorer in (on_cpu_budget, on_gpu_budget, per_question):
         got = scorer.score(items)
         assert [s.n_tokens for s in got] == [s.n_tokens for s in reference]
         assert [s.logprob for s in got] == pytest.approx([s.logprob for s in reference], abs=1e-3)
         assert [s.is_greedy for s in got] == [s.is_greedy for s in reference]
-    # The 48 short choices run as rows of one forward on the GPU budget, not one shared-context pass per question.
-    assert max(gpu_calls) >= 48
-    assert len(gpu_calls) < len(cpu_calls) / 3
+    # The 48 short choices run as rows of one forward on either budget, not one shared-context pass per question.
+    assert max(gpu_calls) >= 48 and max(cpu_calls) >= 48
+    assert len(gpu_calls) < len(per_question_calls) / 3 and len(cpu_calls) < len(per_question_calls) / 2
 
 
 def test_short_shared_contexts_run_once_on_the_gpu_budget() -> None:
@@ -93,9 +97,9 @@ def test_budget_follows_the_device() -> None:
     assert budget_for("cpu") == CPU_BUDGET and budget_for("mps") == CPU_BUDGET
     assert budget_for("cuda") == CUDA_BUDGET == budget_for("cuda:1")
     assert (default_dtype("cpu"), default_dtype("cuda:0")) == ("float32", "bfloat16")
-    # Today's CPU sizes, which the CPU speed and the lm-eval parity figures were measured with.
-    assert (CPU_BUDGET.batch_tokens, CPU_BUDGET.segment_tokens, CPU_BUDGET.max_batch, CPU_BUDGET.generate_batch) == (
-        4096, 1024, 32, 8)
+    # The CPU sizes the CPU speed and the lm-eval parity figures (bench/parity_lm_eval.py) were measured with.
+    assert (CPU_BUDGET.batch_tokens, CPU_BUDGET.segment_tokens, CPU_BUDGET.max_batch, CPU_BUDGET.generate_batch,
+            CPU_BUDGET.shared_context_tokens) == (4096, 1024, 128, 16, 64)
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +155,7 @@ def test_cpu_defaults_stay_float32(tmp_path: Path) -> None:
     transformers.AutoTokenizer.from_pretrained(SHAPE).save_pretrained(tmp_path)
     hf_model = build_model(tmp_path, f"hf:{tmp_path}", "tiny", {})
     assert hf_model.fingerprint()["dtype"] == "float32"
-    assert hf_model.scorer.budget == CPU_BUDGET and hf_model.generator.batch_size == 8
+    assert hf_model.scorer.budget == CPU_BUDGET and hf_model.generator.batch_size == CPU_BUDGET.generate_batch
 
 
 def test_cuda_defaults_are_bfloat16_and_the_gpu_budget(tmp_path: Path) -> None:

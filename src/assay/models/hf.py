@@ -4,7 +4,7 @@ Log-likelihoods follow lm-evaluation-harness's token boundaries (see hf_tokenize
 shared context's KV cache across its choices (hf_scoring.py); generation reuses the KV cache of
 shared prompt prefixes (hf_generate.py), or decodes greedy prompts without one in batches
 (hf_batch_generate.py). Options: device (cpu), dtype (bfloat16 on cuda, float32 elsewhere),
-max_context, reuse_prefix (true), batch_size (8 on CPU, 64 on cuda; 1 decodes every prompt on its
+max_context, reuse_prefix (true), batch_size (16 on CPU, 64 on cuda; 1 decodes every prompt on its
 own). How much one forward pass may take is the device's budget (hf_budget.py). torch and
 transformers are imported only when a model is loaded.
 """

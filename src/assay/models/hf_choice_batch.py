@@ -1,4 +1,4 @@
-"""Short shared contexts in two batched passes (the GPU budget's multiple-choice path).
+"""Short shared contexts in two batched passes (multiple choice with contexts under shared_context_tokens).
 
 Hundreds of short questions with a few choices each (arith_mc, MMLU-style tasks) would otherwise run
 either one small shared-context pass per question or every choice with its whole question repeated.

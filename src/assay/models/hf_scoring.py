@@ -14,8 +14,8 @@ Three paths, all giving the same numbers (within float32 noise, tested to 1e-4):
   extend one KV cache, so the logits tensor never holds more than a segment.
 How many tokens, rows and logits one forward may take comes from the device's budget
 (hf_budget.py): small on CPU, large on a GPU, where batches are right-padded without a mask (the
-causal kernel runs) and short shared contexts run all at once, their choices in a second pass
-(hf_choice_batch.py), rather than as many small forwards.
+causal kernel runs). On both, short shared contexts (under the budget's shared_context_tokens) run
+all at once, their choices in a second pass (hf_choice_batch.py), rather than as many small forwards.
 """
 
 from __future__ import annotations
@@ -149,13 +149,13 @@ class Scorer:
             by_context.setdefault(item.context, []).append(index)
         singles: list[int] = []
         shared: list[tuple[int, ...]] = []
-        short_shared: list[tuple[tuple[int, ...], list[int]]] = []  # the GPU budget's short multiple-choice contexts
+        short_shared: list[tuple[tuple[int, ...], list[int]]] = []  # short multiple-choice contexts: two passes
         for context, indices in by_context.items():
             longest = max(len(items[i].continuation) for i in indices)
             fits = len(indices) >= 2 and len(context) >= 2 and len(context) + longest - 1 <= self.max_length
             if fits and len(context) >= self.budget.shared_context_tokens:
                 shared.append(context)
-            elif fits and self.budget.right_padding:
+            elif fits:
                 short_shared.append((context, indices))
             else:
                 singles.extend(indices)
