@@ -142,20 +142,15 @@ class HFModel:
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[Response]:
         from assay.models.hf_generate import GenerationJob
+        from assay.models.hf_tokenizer import encode_prompt
 
         assert self.max_context is not None
         responses: list[Response | None] = [None] * len(requests)
         jobs, positions, metas = [], [], []
         for index, request in enumerate(requests):
-            is_chat = request.messages is not None
-            text = self._tokenizer.render_chat(request.messages or ()) if is_chat else (request.prompt or "")
-            # An empty prompt conditions on BOS/EOS, like an empty log-likelihood context.
-            tokens = self._tokenizer.encode(text) or [self._tokenizer.prefix_token_id]
-            meta: dict[str, Any] = {"chat_template_sha256": self._tokenizer.chat_template_sha256 if is_chat else None,
-                                    "prompt_tokens": len(tokens)}
-            if len(tokens) >= self.max_context:
-                responses[index] = Response(error=f"prompt of {len(tokens)} tokens exceeds the model's context of "
-                                                  f"{self.max_context}", meta=meta)
+            tokens, meta, refused = encode_prompt(self._tokenizer, request, self.max_context)
+            if refused is not None:
+                responses[index] = refused
                 continue
             jobs.append(GenerationJob(tuple(tokens), tuple(request.until), request.max_tokens, request.temperature,
                                       request.seed))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from assay.types import Message, sha256_hex
+from assay.types import GenerateRequest, Message, Response, sha256_hex
 
 
 def plain_chat_text(messages: Sequence[Message]) -> str:
@@ -89,6 +89,22 @@ class HFTokenizer:
             # does for an empty one, so the first continuation token is still scored.
             out.append((context_tokens or [self.prefix_token_id], whole[len(context_tokens):]))
         return out
+
+
+def encode_prompt(tokenizer: HFTokenizer, request: GenerateRequest,
+                  max_context: int) -> tuple[list[int], dict[str, Any], Response | None]:
+    """A generation prompt's tokens (chat template applied) and its response meta, or the error response of a
+    prompt that leaves no room in the model's context (the hf and vllm backends)."""
+    is_chat = request.messages is not None
+    text = tokenizer.render_chat(request.messages or ()) if is_chat else (request.prompt or "")
+    # An empty prompt conditions on BOS/EOS, like an empty log-likelihood context.
+    tokens = tokenizer.encode(text) or [tokenizer.prefix_token_id]
+    meta: dict[str, Any] = {"chat_template_sha256": tokenizer.chat_template_sha256 if is_chat else None,
+                            "prompt_tokens": len(tokens)}
+    if len(tokens) >= max_context:
+        return tokens, meta, Response(error=f"prompt of {len(tokens)} tokens exceeds the model's context of "
+                                            f"{max_context}", meta=meta)
+    return tokens, meta, None
 
 
 def rolling_windows(tokens: Sequence[int], prefix_token: int, max_length: int) -> Iterator[tuple[list[int], list[int]]]:

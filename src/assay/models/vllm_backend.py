@@ -32,7 +32,7 @@ from typing import Any
 
 from assay.errors import AssayError
 from assay.models.hf_files import directory_sha256
-from assay.models.hf_tokenizer import HFTokenizer, rolling_windows
+from assay.models.hf_tokenizer import HFTokenizer, encode_prompt, rolling_windows
 from assay.types import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRollingRequest, Response
 
 INSTALL_HINT = "pip install 'assay[vllm]'; vLLM needs a CUDA GPU"
@@ -198,15 +198,9 @@ class VLLMModel:
         params: list[Any] = []
         owners: list[tuple[int, GenerateRequest, dict[str, Any]]] = []
         for index, request in enumerate(requests):
-            is_chat = request.messages is not None
-            text = self._tokenizer.render_chat(request.messages or ()) if is_chat else (request.prompt or "")
-            # An empty prompt conditions on BOS/EOS, like an empty log-likelihood context (as the hf backend).
-            tokens = self._tokenizer.encode(text) or [self._tokenizer.prefix_token_id]
-            meta: dict[str, Any] = {"chat_template_sha256": self._tokenizer.chat_template_sha256 if is_chat else None,
-                                    "prompt_tokens": len(tokens)}
-            if len(tokens) >= self.max_context:
-                responses[index] = Response(error=f"prompt of {len(tokens)} tokens exceeds the model's context of "
-                                                  f"{self.max_context}", meta=meta)
+            tokens, meta, refused = encode_prompt(self._tokenizer, request, self.max_context)
+            if refused is not None:
+                responses[index] = refused
                 continue
             budget = min(request.max_tokens, self.max_context - len(tokens))
             if budget < 1:
