@@ -14,8 +14,9 @@ Three paths, all giving the same numbers (within float32 noise, tested to 1e-4):
   extend one KV cache, so the logits tensor never holds more than a segment.
 How many tokens, rows and logits one forward may take comes from the device's budget
 (hf_budget.py): small on CPU, large on a GPU, where batches are right-padded without a mask (the
-causal kernel runs). On both, short shared contexts (under the budget's shared_context_tokens) run
-all at once, their choices in a second pass (hf_choice_batch.py), rather than as many small forwards.
+causal kernel runs) and short shared contexts (under the budget's shared_context_tokens) run all at
+once, their choices in a second pass (hf_choice_batch.py), rather than as many small forwards; the
+CPU budget runs each shared context on its own (hf_budget.py says why).
 """
 
 from __future__ import annotations
