@@ -203,3 +203,29 @@ def test_continuous_batching_merge_and_compact_equal_one_at_a_time(model, monkey
     for request, want, got in zip(requests, expected, batched, strict=True):
         assert got.error is None, got.error
         assert (got.text, got.n_tokens, got.meta) == (want.text, want.n_tokens, want.meta), request.prompt[-80:]
+
+
+@pytest.mark.slow
+def test_decoding_batch_keeps_to_the_kv_budget(model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows join a running batch only while rows x cache columns fit the budget's decode_kv_tokens (on CPU the
+    KV cache, not speed, limits rows of long prompts); the outputs do not change."""
+    from assay.models.hf_batch_generate import BatchedGreedyDecoder
+
+    prompts = [f"Item {k}: " + "the quick brown fox jumps over the lazy dog " * (20 + 3 * k) for k in range(5)]
+    requests = [GenerateRequest(prompt=p, max_tokens=6 + k) for k, p in enumerate(prompts)]
+    expected = one_at_a_time(model, requests)
+    tokens = [len(model.tokenizer().encode(p)) for p in prompts]
+    budget = 2 * max(tokens) + 40  # two rows at most, whichever two
+    held: list[int] = []
+    forward = BatchedGreedyDecoder._forward
+
+    def counting_forward(self, ids, mask, positions, cache, keep=1):
+        held.append(ids.shape[0])
+        return forward(self, ids, mask, positions, cache, keep)
+
+    monkeypatch.setattr(BatchedGreedyDecoder, "_forward", counting_forward)
+    monkeypatch.setattr(model.generator.scorer, "budget", replace(model.generator.scorer.budget, decode_kv_tokens=budget,
+                                                                  batch_tokens=1))
+    batched = model.generate(requests)
+    assert max(held) == 2, held
+    assert [(r.text, r.n_tokens, r.meta) for r in batched] == [(r.text, r.n_tokens, r.meta) for r in expected]

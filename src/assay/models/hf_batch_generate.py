@@ -106,15 +106,20 @@ class BatchedGreedyDecoder:
 
         return growing_cache(self.scorer.model) or new_cache(self.scorer.model)
 
-    def _take(self, waiting: list[int], jobs: Sequence[GenerationJob], shared: int, free: int) -> list[int]:
-        """The next waiting jobs to prefill together: at most `free` rows and the budget's batch tokens; on a
-        budget with min_fill, none much shorter than the first (the waiting pool is sorted longest first)."""
+    def _take(self, waiting: list[int], jobs: Sequence[GenerationJob], shared: int, free: int, running_rows: int = 0,
+              running_columns: int = 0) -> list[int]:
+        """The next waiting jobs to prefill together: at most `free` rows and the budget's batch tokens, and with the
+        `running_rows` x `running_columns` cache already decoding, at most the budget's decode_kv_tokens (a first row
+        always); on a budget with min_fill, none much shorter than the first (the waiting pool is sorted longest first)."""
         budget = self.scorer.budget
         taken: list[int] = []
         width = 0
         for index in waiting[:free]:
             length = len(jobs[index].prompt_tokens)
             candidate = max(width, length - shared)
+            held = (running_rows + len(taken) + 1) * max(running_columns, shared + candidate)
+            if (taken or running_rows) and held > budget.decode_kv_tokens:
+                break
             if taken and ((len(taken) + 1) * candidate > budget.batch_tokens
                           or len(jobs[taken[0]].prompt_tokens) * budget.min_fill > length):
                 break
@@ -170,8 +175,11 @@ class BatchedGreedyDecoder:
         mask = lengths = torch.empty(0)
         while True:
             growing = cache is not None and all(isinstance(layer, GrowingLayer) for layer in cache.layers)
+            taken = []
             if waiting and len(live) < self.batch_size and (not live or growing):
-                taken = self._take(waiting, jobs, shared, self.batch_size - len(live))
+                taken = self._take(waiting, jobs, shared, self.batch_size - len(live), len(live),
+                                   mask.shape[-1] if live else 0)
+            if taken:
                 del waiting[:len(taken)]
                 rows = self._admit([jobs[i] for i in taken], shared, prefix)
                 if not live:
