@@ -10,7 +10,7 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from assay.cli_output import make_console, usage_error_line
-from assay.errors import AssayError
+from assay.errors import AssayError, AssayProblems
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="assay: evaluate language models — long context first, an error bar on every number.")
@@ -325,6 +325,8 @@ def main(argv: list[str] | None = None) -> None:
         _error(" ".join(exc.format_message().split()), exc.exit_code)
     except typer.Abort:
         _error("interrupted", 130)
+    except AssayProblems as exc:
+        _error_lines(exc.lines, exc.exit_code)
     except AssayError as exc:
         _error(str(exc), exc.exit_code)
     if isinstance(code, int) and code != 0:
@@ -341,9 +343,14 @@ def _framework_errors() -> Any:
 
 
 def _error(message: str, code: int) -> None:
+    _error_lines([" ".join(message.splitlines())], code)
+
+
+def _error_lines(lines: Sequence[str], code: int) -> None:
     from rich.text import Text
 
-    err_console.print(Text.assemble(("error:", "red"), " " + " ".join(message.splitlines())), soft_wrap=True)
+    for line in lines:
+        err_console.print(Text.assemble(("error:", "red"), " " + " ".join(line.splitlines())), soft_wrap=True)
     raise SystemExit(code) from None
 
 

@@ -8,3 +8,12 @@ class AssayError(Exception):
     """
 
     exit_code = 2
+
+
+class AssayProblems(AssayError):
+    """Several problems found in one input (a task file with three bad keys): each is a line of its own,
+    so the user fixes them all in one pass. The CLI prints each line as `error: <line>`."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = tuple(lines)

@@ -120,7 +120,8 @@ def test_lower_is_better_primary_is_ranked_as_one_minus_value() -> None:
     kept, notes = rankable_rows([row, {**row, "task": "ppl", "scale": "perplexity"}])
     assert [(r["task"], r["metric"], r["value"], r["ci_low"], r["ci_high"]) for r in kept] == \
         [("t", "1 − error_rate", pytest.approx(0.8), pytest.approx(0.7), pytest.approx(0.9))]
-    assert notes == ["left out (lower-is-better primary metric off the 0..1 scale): m / ppl"]
+    assert notes == ["left out (the primary metric is not on the 0..1 scale of the other tasks): "
+                     "m / ppl (error_rate: perplexity)"]
 
 
 def test_a_store_from_before_declarations_is_migrated_and_its_runs_left_unranked(tmp_path: Path) -> None:

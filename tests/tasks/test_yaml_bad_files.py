@@ -61,3 +61,43 @@ def test_bad_task_file_through_the_installed_command(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("error: ") and str(path) in result.stderr and "metrics.1" in result.stderr
+
+
+def _run_bad(path: Path, tmp_path: Path, monkeypatch, capsys) -> list[str]:
+    from assay.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["assay", "run", "--model", "scripted:echo", "--task", str(path),
+                                      "--db", f"sqlite:///{tmp_path / 'a.db'}", "--no-progress"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip("\n").split("\n")
+
+
+def test_every_problem_of_a_task_file_gets_its_own_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    path = tmp_path / "three_problems.yaml"
+    data = BAD_DIR.parent / "tasks" / "capitals.jsonl"
+    path.write_text(f"name: three\noutput_type: generate_until\ndataset: {{path: {data}}}\n"
+                    "promt: {template: 'Q: {{ country }}'}\nprompt: {template: 'Q: {{ country }}'}\ntarget: capital\n"
+                    "generation: {until: ['\\n'], max_tokens: many}\nfew_shot: {count: -1}\nmetrics: [exact_match]\n",
+                    encoding="utf-8")
+    lines = _run_bad(path, tmp_path, monkeypatch, capsys)
+    assert len(lines) == 3, lines
+    assert all(line.startswith(f"error: {path}: ") for line in lines), lines
+    keys = sorted(line.split(": ")[2] for line in lines)
+    assert keys == ["few_shot.count", "generation.max_tokens", "promt"], lines
+    assert not any("more problem" in line for line in lines)
+
+
+def test_many_problems_show_ten_then_a_count(tmp_path: Path, monkeypatch, capsys) -> None:
+    path = tmp_path / "many_problems.yaml"
+    unknown = "".join(f"typo_{index:02d}: 1\n" for index in range(12))
+    path.write_text(f"name: many\noutput_type: generate_until\ndataset: {{path: {BAD_DIR.parent / 'tasks' / 'capitals.jsonl'}}}\n"
+                    f"prompt: {{template: 'Q: {{{{ country }}}}'}}\ntarget: capital\nmetrics: [exact_match]\n{unknown}",
+                    encoding="utf-8")
+    lines = _run_bad(path, tmp_path, monkeypatch, capsys)
+    assert len(lines) == 11, lines
+    assert [line.split(": ")[2] for line in lines[:10]] == [f"typo_{index:02d}" for index in range(10)]
+    assert lines[10] == f"error: {path}: and 2 more problems"

@@ -32,6 +32,7 @@ def _list_tasks(json_output: bool) -> None:
 
     from assay.cli_output import make_console
     from assay.tasks import task_entries
+    from assay.tasks.registry import GRID_SYNTAX_HELP
 
     entries = [{"name": e.name, "family": e.family, "description": e.description,
                 "variants": list(e.variants)} for e in task_entries()]
@@ -57,6 +58,7 @@ def _list_tasks(json_output: bool) -> None:
     if any(_GRID_KEYS in e["description"] for e in entries):
         console.print("long-context tasks take grid keys as name:key=value (e.g. niah_single:lengths=1024); "
                       "`assay list tasks --json` lists each task's keys", highlight=False)
+        console.print(f"grid syntax: name:key=value/key=value; {GRID_SYNTAX_HELP}", highlight=False)
 
 
 def _list_models(json_output: bool) -> None:

@@ -68,7 +68,12 @@ def auroc_with_ci(scores: Sequence[float], labels: Sequence[int], seed: int = 12
     """AUROC of `scores` for labels (1 = member), with a percentile bootstrap CI resampling members and
     non-members separately (each resample keeps both classes)."""
     from scipy.stats import bootstrap
-    from sklearn.metrics import roc_auc_score
+
+    try:
+        from sklearn.metrics import roc_auc_score
+    except ImportError:
+        raise AssayError("contamination: the AUROC of labelled texts needs scikit-learn: "
+                         "pip install 'assay[contamination]'") from None
 
     y = np.asarray(labels, dtype=int)
     x = np.asarray(scores, dtype=float)

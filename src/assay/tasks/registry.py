@@ -2,7 +2,9 @@
 `@register_task`; modules are imported on first lookup (they must not import torch at import time).
 
 Names may carry a variant after ':' (`bbh_cot:boolean_expressions`); a path ending in .yaml/.yml
-loads a declarative task.
+loads a declarative task. A task list is separated by commas; inside a grid parameter list values are
+joined by '+' (`niah_single:lengths=512+1024`), and the comma form people type
+(`niah_single:lengths=512,1024`) means the same.
 """
 
 from __future__ import annotations
@@ -79,8 +81,48 @@ def get_task(name: str) -> Task:
     return entry.factory(variant if sep else None)
 
 
+GRID_SYNTAX_HELP = ("list values join with '+' (niah_single:lengths=512+1024/depths=0+50/n=2); "
+                    "commas separate tasks, and lengths=512,1024 is read as lengths=512+1024")
+
+
+def _continues_value(previous: str, piece: str) -> bool:
+    """Whether `piece` is more values of the previous task's last `key=` parameter rather than a new
+    task: the previous piece ends in an open `key=value` and this one starts with a number (no task
+    name does), e.g. `1024` or `2048/n=2` after `niah_single:lengths=512`."""
+    _, sep, variant = previous.partition(":")
+    last_part = variant.rsplit("/", 1)[-1]
+    if not sep or "=" not in last_part or previous.strip().endswith((".yaml", ".yml")):
+        return False
+    head = piece.strip()
+    return bool(head) and head[0].isdigit() and not head.endswith((".yaml", ".yml"))
+
+
+def split_task_list(spec: str) -> list[str]:
+    """`--task` text → one string per task. Commas separate tasks, except that a piece continuing an
+    open grid value (see `_continues_value`) is joined to it with '+'."""
+    names: list[str] = []
+    for piece in spec.split(","):
+        if not piece.strip():
+            continue
+        if names and _continues_value(names[-1], piece):
+            names[-1] = f"{names[-1]}+{piece.strip()}"
+        else:
+            names.append(piece.strip())
+    return names
+
+
 def parse_task_list(spec: str) -> list[Task]:
-    names = [part for part in spec.split(",") if part.strip()]
+    names = split_task_list(spec)
     if not names:
         raise AssayError("--task: expected one or more task names separated by commas")
-    return [get_task(n) for n in names]
+    tasks: list[Task] = []
+    for index, name in enumerate(names):
+        try:
+            tasks.append(get_task(name))
+        except AssayError as error:
+            previous = names[index - 1] if index else ""
+            if "=" in previous.partition(":")[2].rsplit("/", 1)[-1] and name.partition(":")[0] not in _REGISTRY:
+                # Most likely a non-numeric value meant for the previous task's open key=.
+                raise AssayError(f"{error}; if {name!r} is a value of {previous!r}: {GRID_SYNTAX_HELP}") from None
+            raise
+    return tasks

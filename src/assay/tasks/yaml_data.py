@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from assay.errors import AssayError
+from assay.errors import AssayError, AssayProblems
 from assay.tasks.benchmarks.common import read_rows
 from assay.tasks.yaml_schema import DatasetSpec
 
@@ -19,6 +19,16 @@ def one_line(text: str) -> str:
 def fail(yaml_path: Path, key: str, problem: str) -> AssayError:
     """The one-line error every declarative-task problem becomes: file, key path, problem."""
     return AssayError(f"{yaml_path}: {key}: {one_line(problem)}")
+
+
+def fail_all(yaml_path: Path, problems: list[tuple[str, str]], shown: int) -> AssayError:
+    """Every problem of a task file, one line each (the first `shown`, then how many more)."""
+    if len(problems) == 1:
+        return fail(yaml_path, *problems[0])
+    lines = [str(fail(yaml_path, key, problem)) for key, problem in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"{yaml_path}: and {len(problems) - shown} more problems")
+    return AssayProblems(lines)
 
 
 def resolve_file(relative: str, yaml_dir: Path, data_dir: Path | None) -> Path | None:

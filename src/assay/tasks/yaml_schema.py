@@ -2,7 +2,7 @@
 
 Everything that can be checked without the data is checked here — key names and types,
 Jinja syntax, regexes, metric names per output type, few-shot settings — so a bad file fails
-before any run starts, with one line naming the key path (see `condense_validation_error`).
+before any run starts, with one line per problem naming the key path (see `validation_problems`).
 
 Templates are rendered in a sandboxed Jinja environment with StrictUndefined: a misspelt
 field is an error, never an empty string.
@@ -182,24 +182,27 @@ class _KeyError(ValueError):
         self.message = message
 
 
-def condense_validation_error(error: ValidationError) -> tuple[str, str]:
-    """(key path, problem) of the first error, with a count of the others."""
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "top level"
-    context = first.get("ctx") or {}
+MAX_PROBLEMS_SHOWN = 10
+
+
+def validation_problems(error: ValidationError) -> list[tuple[str, str]]:
+    """(key path, problem) for every error pydantic found, in its order."""
+    return [_problem(detail) for detail in error.errors()]
+
+
+def _problem(detail: Any) -> tuple[str, str]:
+    location = ".".join(str(part) for part in detail["loc"]) or "top level"
+    context = detail.get("ctx") or {}
     cause = context.get("error")
     if isinstance(cause, _KeyError):
-        location, message = cause.key, cause.message
-    elif first["type"] == "extra_forbidden":
-        message = "unknown key (not part of the task schema)"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    elif isinstance(cause, ValueError):
-        message = str(cause)
-    else:
-        message = f"{first['msg']}, got {_short(first.get('input'))}"
-    others = error.error_count() - 1
-    return location, message + (f" (and {others} more problem{'s' if others > 1 else ''})" if others else "")
+        return cause.key, cause.message
+    if detail["type"] == "extra_forbidden":
+        return location, "unknown key (not part of the task schema)"
+    if detail["type"] == "missing":
+        return location, "required key is missing"
+    if isinstance(cause, ValueError):
+        return location, str(cause)
+    return location, f"{detail['msg']}, got {_short(detail.get('input'))}"
 
 
 def _short(value: Any) -> str:

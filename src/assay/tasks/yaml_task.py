@@ -35,8 +35,8 @@ from assay.tasks.benchmarks.common import read_text
 from assay.tasks.benchmarks.generative import generative_task
 from assay.tasks.benchmarks.multiple_choice import multiple_choice_task
 from assay.tasks.benchmarks.rolling import rolling_task
-from assay.tasks.yaml_data import exemplar_order, exemplars_for, fail, load_records, missing_file, resolve_file
-from assay.tasks.yaml_schema import JINJA, ExtractionSpec, TaskSpec, condense_validation_error
+from assay.tasks.yaml_data import exemplar_order, exemplars_for, fail, fail_all, load_records, missing_file, resolve_file
+from assay.tasks.yaml_schema import JINJA, MAX_PROBLEMS_SHOWN, ExtractionSpec, TaskSpec, validation_problems
 from assay.types import Sample, sha256_hex
 
 Record = dict[str, Any]
@@ -193,8 +193,7 @@ def load_yaml_task(path: Path) -> Task:
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as exc:
-        key, problem = condense_validation_error(exc)
-        raise fail(path, key, problem) from None
+        raise fail_all(path, validation_problems(exc), MAX_PROBLEMS_SHOWN) from None
     fixed_prefix = _fixed_prompt(path, spec, default_data_dir())
     builder = _YamlTask(path, spec, fixed_prefix)
     # Records are read once per data directory (the files read are replayed to `assay.provenance` on

@@ -45,9 +45,10 @@ class Leaderboard:
                 "family": self.family, "backend": self.backend, "notes": self.notes}
 
 
-def _left_out(label: str, rows: list[dict[str, Any]]) -> str:
-    named = ", ".join(f"{r['model']} / {r['task']}" for r in rows[:10])
-    return f"left out ({label}): {named}" + (" …" if len(rows) > 10 else "")
+def _left_out(reason: str, rows: list[dict[str, Any]]) -> str:
+    named = ", ".join(f"{r['model']} / {r['task']}" + (f" ({r['detail']})" if r.get("detail") else "")
+                      for r in rows[:10])
+    return f"left out ({reason}): {named}" + (" …" if len(rows) > 10 else "")
 
 
 def _oriented(row: dict[str, Any]) -> dict[str, Any]:
@@ -64,23 +65,25 @@ def _oriented(row: dict[str, Any]) -> dict[str, Any]:
 
 def rankable_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """The primary-metric rows a leaderboard can rank, oriented higher-is-better, and a note for each
-    kind left out: runs stored before metrics were declared, descriptive primaries, lower-is-better
-    figures off the 0..1 scale (a perplexity cannot be averaged with accuracies), non-finite values."""
+    kind left out, naming the real reason: no primary value (stored before metrics were declared, or no
+    sample scored on it), a descriptive primary (no direction), a primary off the 0..1 scale (a perplexity
+    or a 1..10 rubric score cannot be averaged with accuracies), a non-finite value."""
     groups: dict[str, list[dict[str, Any]]] = {}
     kept = []
     for row in rows:
-        if row["metric"] is None:
-            reason = "stored before metrics were declared: no primary metric; rerun to rank"
+        metric = row["metric"]
+        if metric is None:
+            reason, detail = row.get("unranked") or "no primary metric row", row.get("unranked_detail", "")
         elif row["higher_is_better"] is None:
-            reason = "the primary metric has no direction"
-        elif not row["higher_is_better"] and row["scale"] != "0..1":
-            reason = "lower-is-better primary metric off the 0..1 scale"
+            reason, detail = "the primary metric is descriptive: it has no better direction", metric
+        elif row["scale"] != "0..1":
+            reason, detail = "the primary metric is not on the 0..1 scale of the other tasks", f"{metric}: {row['scale']}"
         elif row["value"] is None or not all(row[k] is None or math.isfinite(row[k]) for k in ("value", "ci_low", "ci_high")):
-            reason = "no value or a non-finite value or CI"
+            reason, detail = "no value or a non-finite value or CI", metric
         else:
             kept.append(_oriented(row))
             continue
-        groups.setdefault(reason, []).append(row)
+        groups.setdefault(reason, []).append({**row, "detail": detail})
     return kept, [_left_out(reason, group) for reason, group in groups.items()]
 
 

@@ -97,8 +97,9 @@ def latest_task_runs(engine: Engine, model: str | None = None, task: str | None 
 
 def primary_metric_rows(engine: Engine, model: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
     """One row per (model, task): the primary metric of the latest complete run, as its task declared it
-    (`assay.metric_specs`), with its direction and scale. Runs stored before metrics were declared have
-    no primary row and are left out (the leaderboard says so) rather than ranked by a guessed metric."""
+    (`assay.metric_specs`), with its direction and scale. A run with no primary row (stored before metrics
+    were declared, or no sample scored on its primary metric) is listed with no value and `unranked`, the
+    reason in words, rather than ranked by a guessed metric."""
     latest = latest_task_runs(engine, model, task)
     wanted = {(r["run_id"], r["task"]): r["model"] for r in latest}
     run_ids = sorted({r["run_id"] for r in latest})
@@ -118,13 +119,43 @@ def primary_metric_rows(engine: Engine, model: str | None = None, task: str | No
                     found[key] = {"model": wanted[key], "task": task_name, "run_id": run_id, "metric": name,
                                   "value": value, "ci_low": ci_low, "ci_high": ci_high, "n": n, "method": method,
                                   "higher_is_better": higher, "scale": scale}
-    for key, model_spec in wanted.items():
-        # A run stored before metrics were declared: no primary row. Listed with no value, so callers say so.
-        if key not in found:
-            found[key] = {"model": model_spec, "task": key[1], "run_id": key[0], "metric": None, "value": None,
-                          "ci_low": None, "ci_high": None, "n": 0, "method": "undeclared",
-                          "higher_is_better": None, "scale": None}
+    missing = [key for key in wanted if key not in found]
+    for key, why in _why_no_primary(engine, missing).items():
+        # No primary row: listed with no value and the reason, so callers say why it is not ranked.
+        found[key] = {"model": wanted[key], "task": key[1], "run_id": key[0], "metric": None, "value": None,
+                      "ci_low": None, "ci_high": None, "n": 0, "method": why.method,
+                      "higher_is_better": None, "scale": None, "unranked": why.reason,
+                      "unranked_detail": why.detail}
     return sorted(found.values(), key=lambda r: (r["model"], r["task"]))
+
+
+@dataclass(frozen=True)
+class NoPrimary:
+    """Why a (run, task) has no primary metric row. `method`: "undeclared" (stored before metrics were
+    declared), "unscored" (declared, but no sample has a value of its primary metric: every judge verdict
+    unreadable, say) or "no_metrics" (no metric rows at all); `reason` in words, `detail` the counts."""
+
+    method: str
+    reason: str
+    detail: str = ""
+
+
+def _why_no_primary(engine: Engine, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], NoPrimary]:
+    stored: dict[tuple[str, str], list[dict[str, Any]]] = {pair: [] for pair in pairs}
+    for row in metrics_for(engine, pairs):
+        stored[(row["run_id"], row["task"])].append(row)
+    reasons = {}
+    for pair, rows in stored.items():
+        counts = {r["name"]: int(r["value"]) for r in rows if r["aggregation"] == "count" and r["value"] is not None}
+        if not rows:
+            reasons[pair] = NoPrimary("no_metrics", "no metric rows stored")
+        elif all(r["aggregation"] is None for r in rows):
+            reasons[pair] = NoPrimary("undeclared", "stored before metrics were declared: no primary metric; rerun to rank")
+        else:
+            reasons[pair] = NoPrimary("unscored", "no sample has a value of its primary metric",
+                                      f"{counts.get('n_samples', 0)} samples: {counts.get('n_request_errors', 0)} "
+                                      f"request errors, {counts.get('n_unparsable', 0)} unparsable or unreadable")
+    return reasons
 
 
 def metrics_for(engine: Engine, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
