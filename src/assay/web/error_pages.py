@@ -4,6 +4,7 @@ Python repr or a traceback: validation problems become one line each, naming the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -34,6 +35,14 @@ def status_title(status: int) -> str:
         return "Error"
 
 
+def as_sentence(text: str) -> str:
+    """A message as a sentence: capitalised (unless it starts by naming a parameter, `offset: ...`), with a full stop."""
+    text = text.strip()
+    if text and not re.match(r"[\w.\-]+: ", text):
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _sentence(status: int, detail: Any, path: str) -> str:
     """Starlette's own errors carry only the status phrase ("Not Found"): say what it means here."""
     text = str(detail)
@@ -41,7 +50,7 @@ def _sentence(status: int, detail: Any, path: str) -> str:
         return f"There is no page at {path}."
     if status == 405 and text == "Method Not Allowed":
         return f"{path} does not take this kind of request (open it as a link, or use its form)."
-    return text
+    return as_sentence(text)
 
 
 def validation_lines(errors: Sequence[Any]) -> list[str]:
@@ -50,9 +59,12 @@ def validation_lines(errors: Sequence[Any]) -> list[str]:
     for error in errors:
         where = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
         name = ".".join(where) or "request"
+        if error.get("type") == "missing":
+            lines.append(f"{name}: this page needs it, e.g. ?{name}=… in the address.")
+            continue
         given = error.get("input")
         got = "" if given is None or isinstance(given, (dict, list)) else f', got "{given}"'
-        lines.append(f"{name}: {error.get('msg', 'invalid value')}{got}")
+        lines.append(as_sentence(f"{name}: {error.get('msg', 'invalid value')}{got}"))
     return lines
 
 
