@@ -17,7 +17,7 @@ from assay.models.scripted import ScriptedModel
 from assay.runner import Runner, RunOptions
 from assay.tasks.base import TaskContext
 from assay.tasks.longctx.heatmap import Heatmap, build_heatmap
-from assay.tasks.longctx.plots import DEPTH_AXIS_ID, LENGTH_AXIS_ID, heatmap_svg_data_uri
+from assay.tasks.longctx.plots import DEPTH_AXIS_ID, LENGTH_AXIS_ID, heatmap_figure, heatmap_svg_data_uri
 from assay.tasks.longctx.report import run_report_lines
 from assay.tasks.longctx.summary import longctx_aggregate
 from assay.tasks.registry import get_task
@@ -70,6 +70,30 @@ def test_every_view_draws_rows_as_lengths_and_columns_as_depths(store: Any, tmp_
     assert table[0].split() == ["length", "0%", "50%", "100%"]
     assert [row.split()[0] for row in table[1:]] == ["256", "512", "1024", "2048"]
     assert table[4].split() == ["2048", "100", "(n=1)", "0", "(n=1)", "0", "(n=1)"]
+
+
+def _luminance(colour: Any) -> float:
+    from matplotlib.colors import to_rgb
+
+    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_cell_labels_contrast_with_their_cells(store: Any) -> None:
+    # Found (100, dark green) and missed (0, dark red) cells from a real run: black text on either end of the
+    # colour scale is below WCAG's 4.5:1 for small text.
+    _, metrics = _run(store, ShortSightedModel(window=700), GRID)
+    heatmap = Heatmap.from_extra(metrics["heatmap"]["extra"])
+    axes = heatmap_figure(heatmap, "t").axes[0]
+    image = axes.images[0]
+    labels = [text for text in axes.texts if (text.get_gid() or "").startswith("heatmap-cell-")]
+    assert len(labels) == 4 * 3
+    for label in labels:
+        row, column = (int(part) for part in label.get_gid().rsplit("-", 2)[1:])
+        cell = image.cmap(image.norm(image.get_array()[row, column]))
+        lighter, darker = sorted((_luminance(cell), _luminance(label.get_color())), reverse=True)
+        assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (label.get_text(), cell, label.get_color())
+        assert label.get_fontsize() >= 9  # 12 CSS px where the picture is shown at its own size
 
 
 def test_self_placed_needles_are_the_spread_column(store: Any) -> None:

@@ -9,7 +9,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assay.errors import AssayError
 from assay.judges.types import Judgment
+
+HOW_TO_STORE_BATTLES = ("`assay battle RUN_A RUN_B --judge SPEC` (two runs of the same task), a vote on the labelling "
+                        "page, or `assay import judgments PATH --format F`")
+
+
+def describe_skipped(skipped: dict[str, int]) -> str:
+    """Skip counts as words ("rater error (10), no verdict (2)"), never a dict's repr."""
+    return ", ".join(f"{reason} ({count})" for reason, count in skipped.items())
+
+
+class NoRatableBattles(AssayError):
+    """No stored pairwise judgment has an outcome to rate: none stored, or every one was skipped
+    (`skipped`: reason → count, e.g. every verdict a rater error)."""
+
+    def __init__(self, skipped: dict[str, int]) -> None:
+        self.skipped = dict(skipped)
+        total = sum(self.skipped.values())
+        if total:
+            found = (f"none of the {total} stored pairwise judgment(s) has a verdict to rate "
+                     f"(skipped: {describe_skipped(self.skipped)})")
+        else:
+            found = "no pairwise battle stored yet"
+        super().__init__(f"arena: {found}; store battles with {HOW_TO_STORE_BATTLES}")
 
 
 def outcome_for_a(judgment: Judgment) -> float | None:

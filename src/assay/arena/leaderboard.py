@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assay.arena.battles import Battles, battles_from_judgments, pairwise_win_rates
+from assay.arena.battles import Battles, NoRatableBattles, battles_from_judgments, pairwise_win_rates
 from assay.arena.bradley_terry import Ratings, Ties, fit_ratings
 from assay.arena.canary import THRESHOLD, canary
 from assay.arena.elo import fit_elo
@@ -64,8 +64,7 @@ def arena_leaderboard(judgments: Iterable[Judgment], *, method: Method = "bt", t
     rows = list(judgments)
     battles = battles_from_judgments(rows)
     if len(battles) == 0:
-        raise AssayError("arena: no readable pairwise battle stored (`assay battle`, a vote on the labelling page, "
-                         "or `assay import judgments`)" + (f"; skipped: {battles.skipped}" if battles.skipped else ""))
+        raise NoRatableBattles(battles.skipped)
     unknown = [m for m in null_models if m not in battles.models]
     if unknown:
         raise AssayError(f"--null-model {unknown[0]}: not an entrant; entrants: {', '.join(battles.models)}")

@@ -8,14 +8,11 @@ import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.store import Store
 from assay.web import api, arena, labelling, pages
-from assay.web.rendering import render
+from assay.web.error_pages import install_error_pages
 
 ADMIN_TOKEN_ENV = "ASSAY_ADMIN_TOKEN"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -54,17 +51,5 @@ def create_app(db: str | Store | None = None, admin_token: str | None = None) ->
             response.headers.setdefault(name, value)
         return response
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
-        if request.url.path.startswith(("/api/", "/openapi", "/static/")):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
-        html = render("error.html", status=exc.status_code, detail=str(exc.detail))
-        return HTMLResponse(html, status_code=exc.status_code)
-
-    @app.exception_handler(DataError)
-    async def refused_value(request: Request, exc: DataError):  # type: ignore[no-untyped-def]
-        # The database refused a parameter (Postgres rejects NUL characters in text): bad input, not a crash.
-        return JSONResponse({"detail": "a parameter holds a value the database cannot take (e.g. a NUL character)"},
-                            status_code=422)
-
+    install_error_pages(app)
     return app

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, or_, select
 
+from assay.arena.battles import HOW_TO_STORE_BATTLES, NoRatableBattles, describe_skipped
 from assay.errors import AssayError
 from assay.judges.store import iter_judgments
 from assay.judges.types import Judgment
@@ -45,18 +46,22 @@ def _heatmap(board: dict[str, Any]) -> dict[str, Any]:
             "height": 30 + len(models) * _CELL + 130}
 
 
-def _board(request: Request, task: str | None, rounds: int) -> dict[str, Any] | None:
+def _board(request: Request, task: str | None, rounds: int) -> tuple[dict[str, Any] | None, dict[str, int]]:
+    """The arena board, or None with the skip counts when no stored battle has a verdict to rate (none
+    stored, or every verdict a rater error): an empty state, not a bad request."""
     rows = [j for j in iter_judgments(request.app.state.store, kind="pairwise") if task is None or j.task == task]
     if not rows:
-        return None
+        return None, {}
     from assay.arena.leaderboard import arena_leaderboard
 
     try:
         board = arena_leaderboard(rows, rounds=rounds)
+    except NoRatableBattles as exc:
+        return None, exc.skipped
     except AssayError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
     board["task"] = task
-    return board
+    return board, {}
 
 
 def _tasks(request: Request) -> list[str]:
@@ -68,17 +73,18 @@ def _tasks(request: Request) -> list[str]:
 @router.get("/arena", response_class=HTMLResponse, include_in_schema=False)
 def arena_page(request: Request, task: str | None = None,
                rounds: int = Query(ROUNDS, ge=10, le=5000)) -> HTMLResponse:
-    board = _board(request, task or None, rounds)
+    board, skipped = _board(request, task or None, rounds)
     return HTMLResponse(render("arena.html", active="arena", board=board, task=task or None, tasks=_tasks(request),
-                               heatmap=_heatmap(board) if board else None))
+                               heatmap=_heatmap(board) if board else None, skipped=skipped,
+                               n_skipped=sum(skipped.values()), skipped_text=describe_skipped(skipped)))
 
 
 @router.get("/api/arena", tags=["api"], summary="Arena leaderboard: Bradley–Terry ratings with CIs, separability, "
                                                 "style control, win-rate matrix, null-model canary, agreement")
 def arena_api(request: Request, task: str | None = None, rounds: int = Query(ROUNDS, ge=10, le=5000)) -> Response:
-    board = _board(request, task or None, rounds)
+    board, skipped = _board(request, task or None, rounds)
     if board is None:
-        raise HTTPException(status_code=404, detail="no pairwise judgments stored" + (f" for task {task}" if task else ""))
+        raise HTTPException(status_code=404, detail=str(NoRatableBattles(skipped)) + (f" (task {task})" if task else ""))
     return Response(views.json_bytes(board), media_type="application/json")
 
 
@@ -102,7 +108,7 @@ def battles_page(request: Request, model: str | None = None, task: str | None = 
     battles = [_battle_view(int(r["pk"]), Judgment.from_row(dict(r))) for r in rows]
     pages = max(1, -(-int(total) // PER_PAGE))
     return HTMLResponse(render("arena_battles.html", active="arena", battles=battles, total=total, page=page,
-                               pages=pages, model=model or None, task=task or None))
+                               pages=pages, model=model or None, task=task or None, how_to=HOW_TO_STORE_BATTLES))
 
 
 @router.get("/arena/battles/{pk}", response_class=HTMLResponse, include_in_schema=False)

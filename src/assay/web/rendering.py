@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from assay.display import answer_form, format_metric_value, is_integer_metric
 
@@ -64,6 +65,15 @@ def query_url(path: str, **params: Any) -> str:
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
+def breakable(name: Any) -> Markup:
+    """A task or model name that may wrap after `_`, `:`, `/` or `=` (a <wbr> there), so a narrow column
+    header does not force the whole table wider than the screen; every part stays escaped text."""
+    text = str(escape(name))
+    for mark in ("_", ":", "/", "="):
+        text = text.replace(mark, mark + "<wbr>")
+    return Markup(text)
+
+
 def sort_key(value: Any) -> str:
     """data-sort attribute for the client-side sorter: numbers as numbers, missing last."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -73,7 +83,7 @@ def sort_key(value: Any) -> str:
 
 _env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=StrictUndefined,
                    trim_blocks=True, lstrip_blocks=True)
-_env.filters.update(num=fmt_number, json_pretty=pretty_json, json_compact=compact_json, sortkey=sort_key,
+_env.filters.update(num=fmt_number, json_pretty=pretty_json, json_compact=compact_json, sortkey=sort_key, breakable=breakable,
                     metric_value=metric_value)
 _env.globals.update(fmt_ci=fmt_ci, query_url=query_url, sample_answer=sample_answer)
 

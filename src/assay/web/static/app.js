@@ -69,7 +69,20 @@ function setUpRawRecords() {
   });
 }
 
+// A table wider than its box scrolls sideways inside it; scrollbars may be hidden until used, so a
+// hint above the table says so while (and only while) it does not fit.
+function setUpScrollHints() {
+  document.querySelectorAll(".scroll-hint").forEach((hint) => {
+    const wrap = hint.nextElementSibling;
+    if (!wrap) return;
+    const update = () => { hint.hidden = wrap.scrollWidth <= wrap.clientWidth; };
+    update();
+    window.addEventListener("resize", update);
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("table.sortable").forEach(makeSortable);
+  setUpScrollHints();
   setUpRawRecords();
 });
