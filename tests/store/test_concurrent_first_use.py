@@ -8,10 +8,11 @@ import multiprocessing
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from pg_support import POSTGRES_ENV, env_url, fresh_schema, in_schema
 
 from assay.store import Store
 
@@ -49,12 +50,10 @@ def _open_at(barrier: Any, url: str, errors: Any) -> None:
         errors.put(f"{type(exc).__name__}: {exc}")
 
 
-@pytest.mark.parametrize("workers", [4])
-def test_stores_opened_at_one_instant_on_a_new_file(tmp_path: Path, workers: int) -> None:
-    """The race made likely: processes released together by a barrier, each opening the same new file."""
+def _open_together(urls: Iterator[str], workers: int = 4) -> None:
+    """The race made likely: processes released together by a barrier, each opening the same new database."""
     context = multiprocessing.get_context("fork")
-    for round_number in range(5):
-        url = f"sqlite:///{tmp_path / f'new-{round_number}.db'}"
+    for round_number, url in enumerate(urls):
         barrier, errors = context.Barrier(workers), context.Queue()
         processes = [context.Process(target=_open_at, args=(barrier, url, errors)) for _ in range(workers)]
         for process in processes:
@@ -68,3 +67,18 @@ def test_stores_opened_at_one_instant_on_a_new_file(tmp_path: Path, workers: int
         store = Store(url, read_only=True)
         assert store.list_runs() == []
         store.close()
+
+
+def test_stores_opened_at_one_instant_on_a_new_file(tmp_path: Path) -> None:
+    _open_together(f"sqlite:///{tmp_path / f'new-{n}.db'}" for n in range(5))
+
+
+def test_stores_opened_at_one_instant_on_a_new_postgres_schema() -> None:
+    owner = env_url(POSTGRES_ENV)
+
+    def schemas() -> Iterator[str]:
+        for _ in range(3):
+            with fresh_schema(owner) as name:
+                yield in_schema(owner, name)
+
+    _open_together(schemas())

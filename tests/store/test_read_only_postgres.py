@@ -9,11 +9,11 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_support import POSTGRES_ENV, READER_ENV, env_url, fresh_schema, in_schema
 from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.exc import DBAPIError
 
@@ -21,27 +21,7 @@ from assay.store import Store
 from assay.store.schema import runs
 from assay.store.search import PG_INDEX
 
-POSTGRES_ENV = "ASSAY_TEST_POSTGRES_URL"
-READER_ENV = "ASSAY_TEST_POSTGRES_READER_URL"
 _ENV = {k: v for k, v in os.environ.items() if k not in ("ASSAY_ADMIN_TOKEN", "ASSAY_LABEL_TOKEN", "ASSAY_DB")}
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _env_url(name: str) -> str:
-    url = os.environ.get(name)
-    if not url:
-        if _in_ci():
-            pytest.fail(f"{name} is not set in CI: the Postgres read-only tests must run there "
-                        "(eval \"$(.ci/postgres.sh)\")")
-        pytest.skip(f"{name} not set: Postgres cases skipped (eval \"$(.ci/postgres.sh)\" to run them)")
-    return url
-
-
-def _in_schema(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
 def _ok(*args: str, cwd: Path) -> str:
@@ -54,17 +34,9 @@ def _ok(*args: str, cwd: Path) -> str:
 @pytest.fixture()
 def schema() -> Iterator[tuple[str, str, str]]:
     """(schema, the owner's URL, the SELECT-only reader's URL) of a fresh schema, dropped afterwards."""
-    owner, reader = _env_url(POSTGRES_ENV), _env_url(READER_ENV)
-    name = f"assay_ro_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(owner.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield name, _in_schema(owner, name), _in_schema(reader, name)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    owner, reader = env_url(POSTGRES_ENV), env_url(READER_ENV)
+    with fresh_schema(owner) as name:
+        yield name, in_schema(owner, name), in_schema(reader, name)
 
 
 def test_a_select_only_role_reads_a_store_it_cannot_write(schema: tuple[str, str, str], tmp_path: Path,
