@@ -204,20 +204,3 @@ def test_db_upgrade_refuses_a_missing_file(tmp_path: Path) -> None:
     out = _assay("db", "upgrade", "--db", str(tmp_path / "typo.db"), cwd=tmp_path)
     assert out.returncode == 2 and "no database at" in out.stderr and "Traceback" not in out.stderr
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root ignores file and folder permissions: the unwritable-folder case cannot arise")
-def test_a_wal_database_in_a_read_only_folder_without_its_wal_files(made: Made, tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    db = folder / "store.db"
-    shutil.copyfile(made.db, db)
-    db.chmod(0o444)
-    folder.chmod(0o555)
-    try:
-        before = _sha(db)
-        assert made.runs["a"] in _ok("list", "runs", "--db", str(db), cwd=tmp_path)
-        assert _sha(db) == before and _beside(db) == set()
-    finally:
-        folder.chmod(0o755)
