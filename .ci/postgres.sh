@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install (if needed) and start a local PostgreSQL server, create the assay test role and database,
-# and print the URL to export as ASSAY_TEST_POSTGRES_URL. Idempotent: safe to run again.
+# and a reader role with no privileges of its own, and print the URLs to export as ASSAY_TEST_POSTGRES_URL and
+# ASSAY_TEST_POSTGRES_READER_URL. Idempotent: safe to run again.
 #
 #   eval "$(.ci/postgres.sh)"      # sets ASSAY_TEST_POSTGRES_URL in the calling shell
 #
@@ -48,5 +49,13 @@ if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '${PG_DB}'")"
   psql_admin -c "CREATE DATABASE \"${PG_DB}\" OWNER \"${PG_USER}\"" >&2
 fi
 
+# A role with no privileges of its own: the read-only tests grant it SELECT on their schema's tables and
+# nothing more (the tests' role may grant on what it owns, but may not create roles).
+READER="${PG_USER}_reader"
+if [ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${READER}'")" != "1" ]; then
+  psql_admin -c "CREATE ROLE \"${READER}\" LOGIN PASSWORD '${PG_PASSWORD}'" >&2
+fi
+
 URL="postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PORT}/${PG_DB}"
 echo "export ASSAY_TEST_POSTGRES_URL=${URL}"
+echo "export ASSAY_TEST_POSTGRES_READER_URL=postgresql://${READER}:${PG_PASSWORD}@127.0.0.1:${PORT}/${PG_DB}"

@@ -115,7 +115,8 @@ def build(store: Store, n_runs: int) -> None:
         with store.engine.begin() as conn:
             conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
             conn.execute(text(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON samples USING gin (search_doc)"))
-        ensure_search_index(store.engine)
+        with store.engine.begin() as conn:
+            ensure_search_index(conn)
         print(f"  GIN index built in {time.perf_counter() - start:.0f} s", flush=True)
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE samples"))

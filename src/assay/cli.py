@@ -40,10 +40,10 @@ DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQ
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 
 
-def _store(db: str | None, read_only: bool = True) -> Any:
+def _store(db: str | None, read_only: bool = True, must_exist: bool = False) -> Any:
     from assay.store import Store
 
-    return Store(db, read_only=read_only)
+    return Store(db, read_only=read_only, must_exist=must_exist)
 
 
 def _version(value: bool) -> None:

@@ -200,6 +200,11 @@ def export(ws: Workspace) -> None:
         assert (ws.folder / f"a.{fmt}").stat().st_size > 0
 
 
+def db_upgrade(ws: Workspace) -> None:
+    assert ws.assay("db", "upgrade").strip().endswith("up to date")  # made by this version's `assay run`s
+    assert ws.assay("db", "upgrade", "--db", ws.env["ASSAY_DB"]).strip().endswith("up to date")
+
+
 def serve(ws: Workspace) -> None:
     pytest.importorskip("uvicorn", reason="assay serve needs the web extra")
     port = _free_port()
@@ -394,6 +399,7 @@ ADAPTED: dict[str, Callable[[Workspace], None]] = {
     "assay heatmap RUN [--out-dir DIR]": heatmap,
     "assay suite dump --task niah_single -o suite.jsonl": suite_dump,
     "assay export RUN --format jsonl|csv|parquet -o FILE": export,
+    "assay db upgrade [--db URL]": db_upgrade,
     "assay serve [--db URL] [--host 127.0.0.1] [--port 8000]": serve,
     "assay judge RUN --judge embedded [--rubric helpfulness|correctness|FILE]": judge,
     "assay battle RUN_A RUN_B --judge SPEC": battle,

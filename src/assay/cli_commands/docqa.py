@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
         from assay.runner import RunOptions
 
         options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=True)
+        store = _store(db, read_only=False, must_exist=True)
         run = store.get_run(run_id)
         name = _docqa_task(store, run, task)
         skipped: dict[str, int] = {}
@@ -191,7 +191,7 @@ def register(app: typer.Typer) -> None:
 
         prompt = load_prompt("pairwise")
         options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=True)
+        store = _store(db, read_only=False, must_exist=True)
         run = store.get_run(run_id)
         name = _docqa_task(store, run, task)
         # Gold: the set is read again from the path in the task's name; plan_battle refuses it if its spec hash

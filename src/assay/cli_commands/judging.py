@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
 
         prompt = load_prompt("pointwise", template, rubric or None)
         options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=True)  # the runs must exist; the judge run is written to the same store
+        store = _store(db, read_only=False, must_exist=True)  # the runs must exist; the judge run is written there
         settings = _settings(options, max_tokens=max_tokens, reference=reference, tasks=_tasks(task), limit=limit,
                              show_progress=not no_progress and not json_output, rerun=rerun)
         plan = plan_judge(store, run_id, prompt, settings)
@@ -186,7 +186,7 @@ def register(app: typer.Typer) -> None:
 
         prompt = load_prompt("pairwise_reference" if reference else "pairwise", template)
         options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=True)  # the runs must exist; the judge run is written to the same store
+        store = _store(db, read_only=False, must_exist=True)  # the runs must exist; the judge run is written there
         settings = _settings(options, max_tokens=max_tokens, reference=reference, tasks=_tasks(task), limit=limit,
                              orders=("ab",) if one_order else ("ab", "ba"),
                              show_progress=not no_progress and not json_output, rerun=rerun)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -26,14 +25,15 @@ def register(app: typer.Typer) -> None:
             import uvicorn
 
             from assay.web import create_app
-            from assay.web.app import ADMIN_TOKEN_ENV
+            from assay.web.app import writes_enabled
         except ModuleNotFoundError as exc:
             raise AssayError(f"serve: needs the package '{exc.name}'; install the web extra: "
                              ".venv/bin/pip install -e '.[web]' in the clone") from None
         from assay.store import Store
 
-        # Read-only serving never creates a database; with an admin token (uploads) it may.
-        web_app = create_app(Store(db, read_only=not os.environ.get(ADMIN_TOKEN_ENV)))
+        # Read-only serving never creates nor changes a database; with an admin token (uploads) or a labelling
+        # token (votes) it writes, so it may create and upgrade one.
+        web_app = create_app(Store(db, read_only=not writes_enabled()))
         # Import the task registry now (task families for the leaderboard), not on the first request.
         from assay.web.leaderboard import task_families
 

@@ -9,12 +9,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import Engine, func, insert, inspect, select, update
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from assay.errors import AssayError
-from assay.store.migrate import add_missing_columns, build_derived
-from assay.store.schema import cache, metadata, metrics, runs, sample_counts, samples
+from assay.store.connect import open_engine
+from assay.store.migrate import FULL_TEXT_INDEX, pending_upgrade, upgrade
+from assay.store.schema import cache, metrics, runs, sample_counts, samples
 
 DEFAULT_DB_ENV = "ASSAY_DB"
 
@@ -32,28 +33,25 @@ def _normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL + synchronous=NORMAL: a kill -9 loses at most the open transaction, never a committed one.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 class Store:
-    def __init__(self, url: str | None = None, read_only: bool = False) -> None:
-        """`read_only`: for commands that only read (list, show, export, report, ...): a database that
-        does not exist is an error instead of being created empty."""
+    def __init__(self, url: str | None = None, read_only: bool = False, must_exist: bool = False) -> None:
+        """`read_only`: for commands that only read (list, show, export, report, serve, ...): the database must
+        exist, is never changed (no table created, no column added, no derived data built: the database
+        refuses every write), and one that needs an upgrade is an error naming `assay db upgrade`.
+        Otherwise the database is created or upgraded on open (`upgraded` says what was done);
+        `must_exist`: a SQLite file that does not exist is an error instead of being created."""
         if (url or default_db_url()).startswith("postgres://"):
             raise AssayError("--db: SQLAlchemy does not know the scheme postgres://; write postgresql://user@host/db")
         self.url = _normalise_url(url or default_db_url())
+        self.read_only = read_only
+        self.upgraded: list[str] = []
+        shown = url or self.url
         try:
-            self.engine: Engine = create_engine(self.url, future=True)
+            self.engine: Engine = open_engine(self.url, read_only)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise AssayError(f"--db: cannot use {url!r} as a database URL ({exc.__class__.__name__}); "
                              "expected e.g. sqlite:///assay.db or postgresql://user@host/db") from None
@@ -65,21 +63,38 @@ class Store:
                 parent = Path(path).expanduser().resolve().parent
                 if not parent.is_dir():
                     raise AssayError(f"--db {url}: folder {parent} does not exist")
-                if read_only and not Path(path).expanduser().is_file():
-                    raise AssayError(f"--db {url or self.url}: no database at {Path(path).expanduser()} "
-                                     "(`assay run` creates one; this command only reads)")
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+                if (read_only or must_exist) and not Path(path).expanduser().is_file():
+                    why = "; this command only reads" if read_only else ""
+                    raise AssayError(f"--db {shown}: no database at {Path(path).expanduser()} "
+                                     f"(`assay run` creates one{why})")
         try:
-            if read_only and not inspect(self.engine).has_table(runs.name):
-                raise AssayError(f"--db {url or self.url}: not an assay database (it has no runs table)")
-            metadata.create_all(self.engine)
-            add_missing_columns(self.engine)
-            build_derived(self.engine)
+            if read_only:
+                self._check_readable(shown)
+            else:
+                self.upgraded = upgrade(self.engine)
         except OperationalError as exc:
             first_line = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
             raise AssayError(f"--db {url}: cannot open the database: {first_line}") from None
         except SQLAlchemyError as exc:
             raise AssayError(f"--db {url}: cannot open the database: {exc.__class__.__name__}") from None
+
+    def _check_readable(self, shown: str) -> None:
+        """A reader reads what this version of assay stores, or says how to get there; a missing full-text
+        index only turns word search off (it says so), everything else read works without it."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table(runs.name):
+                raise AssayError(f"--db {shown}: not an assay database (it has no runs table)")
+            pending = [step for step in pending_upgrade(conn) if step != FULL_TEXT_INDEX]
+        if pending:
+            raise AssayError(f"--db {shown}: the database at {self.location()} predates this version of assay (it lacks "
+                             f"{', '.join(pending[:3])}{' ...' if len(pending) > 3 else ''}); "
+                             f"run `assay db upgrade --db {shown}`")
+
+    def location(self) -> str:
+        """Where the database is, for messages: the SQLite file, or the URL without its password."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            return str(Path(self.engine.url.database).expanduser())
+        return self.engine.url.render_as_string(hide_password=True)
 
     # ---- runs -------------------------------------------------------------------------------
     def create_run(self, run_id: str, config_key: str, model_spec: str, task_names: Sequence[str],

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, column, func, inspect, literal_column, select, table, text
+from sqlalchemy import Connection, Engine, bindparam, column, func, inspect, literal_column, select, table, text
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -151,33 +151,59 @@ def postgres_document() -> str:
     return f"to_tsvector('simple'::regconfig, regexp_replace({joined}, '{_SEPARATORS}', ' ', 'g'))"
 
 
-def ensure_search_index(engine: Engine, with_index: bool = True) -> bool:
-    """Create the full-text index if missing and fill it from the stored samples; idempotent.
-    Returns whether anything was built. `with_index=False` (PostgreSQL bulk loads): the column
-    only, the GIN index left to a later call."""
+def search_index_present(conn: Connection) -> bool:
+    """Whether the database has the full-text index, complete (PostgreSQL: the column and its GIN index)."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = :n"), {"n": FTS_TABLE}).first() is not None
+    if dialect == "postgresql":
+        inspector = inspect(conn)
+        return (PG_COLUMN in {c["name"] for c in inspector.get_columns(samples.name)}
+                and PG_INDEX in {i["name"] for i in inspector.get_indexes(samples.name)})
+    return True
+
+
+def require_search_index(engine: Engine) -> None:
+    """BadSearch when word search cannot run here: a database made before the index, opened by a reader
+    (readers never build it)."""
     dialect = engine.dialect.name
     if dialect == "sqlite":
-        with engine.begin() as conn:
-            present = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = :n"), {"n": FTS_TABLE}).first()
-            if present is not None:
-                return False
-            for statement in _sqlite_ddl():
-                conn.execute(text(statement))
-            # A database from before the index: every stored sample is indexed now, in this transaction.
-            conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
+        probe = text("SELECT 1 FROM sqlite_master WHERE name = :n").bindparams(n=FTS_TABLE)
+    elif dialect == "postgresql":
+        probe = text("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                     "AND table_name = :t AND column_name = :c").bindparams(t=samples.name, c=PG_COLUMN)
+    else:
+        return
+    with engine.connect() as conn:
+        if conn.execute(probe).first() is None:
+            raise BadSearch("q: word search needs the full-text index, which this database (made by an older "
+                            "assay) lacks: run `assay db upgrade`; match=substring searches one run without it")
+
+
+def ensure_search_index(conn: Connection, with_index: bool = True) -> bool:
+    """Create the full-text index if missing and fill it from the stored samples, in `conn`'s transaction;
+    idempotent. Returns whether anything was built. `with_index=False` (PostgreSQL bulk loads): the column
+    only, the GIN index left to a later call."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        if search_index_present(conn):
+            return False
+        for statement in _sqlite_ddl():
+            conn.execute(text(statement))
+        # A database from before the index: every stored sample is indexed now, in this transaction.
+        conn.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
         return True
     if dialect == "postgresql":
-        columns = {c["name"] for c in inspect(engine).get_columns(samples.name)}
-        indexes = {i["name"] for i in inspect(engine).get_indexes(samples.name)}
+        columns = {c["name"] for c in inspect(conn).get_columns(samples.name)}
+        indexes = {i["name"] for i in inspect(conn).get_indexes(samples.name)}
         built = False
-        with engine.begin() as conn:
-            if PG_COLUMN not in columns:
-                # Rewrites the table once: every stored sample gets its document now.
-                conn.execute(text(f"ALTER TABLE samples ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector "
-                                  f"GENERATED ALWAYS AS ({postgres_document()}) STORED"))
-                built = True
-            if with_index and PG_INDEX not in indexes:
-                conn.execute(text(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON samples USING gin ({PG_COLUMN})"))
-                built = True
+        if PG_COLUMN not in columns:
+            # Rewrites the table once: every stored sample gets its document now.
+            conn.execute(text(f"ALTER TABLE samples ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector "
+                              f"GENERATED ALWAYS AS ({postgres_document()}) STORED"))
+            built = True
+        if with_index and PG_INDEX not in indexes:
+            conn.execute(text(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON samples USING gin ({PG_COLUMN})"))
+            built = True
         return built
     return False

@@ -8,7 +8,7 @@ before this table existed), they are created and the counts rebuilt from `sample
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, text
 
 _REBUILD = ["DELETE FROM sample_counts",
             "INSERT INTO sample_counts (run_id, task, n) SELECT run_id, task, count(*) FROM samples GROUP BY run_id, task"]
@@ -57,17 +57,21 @@ _TRIGGER_PRESENT = {
 }
 
 
-def ensure_sample_counts(engine: Engine) -> bool:
-    """Create the triggers and rebuild the counts when the triggers are missing; returns whether it did."""
-    dialect = engine.dialect.name
-    if dialect not in _TRIGGER_PRESENT:
+def sample_counts_kept(conn: Connection) -> bool:
+    """Whether the triggers that keep `sample_counts` are in place (else the counts are not to be trusted)."""
+    probe = _TRIGGER_PRESENT.get(conn.dialect.name)
+    return probe is None or conn.execute(text(probe)).first() is not None
+
+
+def ensure_sample_counts(conn: Connection) -> bool:
+    """Create the triggers and rebuild the counts when the triggers are missing, in `conn`'s transaction;
+    returns whether it did."""
+    dialect = conn.dialect.name
+    if sample_counts_kept(conn):
         return False
-    with engine.begin() as conn:
-        if conn.execute(text(_TRIGGER_PRESENT[dialect])).first() is not None:
-            return False
-        if dialect == "postgresql":
-            # No writer may slip rows in between the rebuild and the triggers.
-            conn.execute(text("LOCK TABLE samples IN SHARE ROW EXCLUSIVE MODE"))
-        for statement in (_SQLITE if dialect == "sqlite" else _POSTGRES) + _REBUILD:
-            conn.execute(text(statement))
+    if dialect == "postgresql":
+        # No writer may slip rows in between the rebuild and the triggers.
+        conn.execute(text("LOCK TABLE samples IN SHARE ROW EXCLUSIVE MODE"))
+    for statement in (_SQLITE if dialect == "sqlite" else _POSTGRES) + _REBUILD:
+        conn.execute(text(statement))
     return True

@@ -27,10 +27,17 @@ _SECURITY_HEADERS = {
 }
 
 
+def writes_enabled(admin_token: str | None = None) -> bool:
+    """Whether the app may write: an admin token (uploads, deletions) or a labelling token (votes) is set."""
+    token = admin_token if admin_token is not None else os.environ.get(ADMIN_TOKEN_ENV, "")
+    return bool(token or os.environ.get(labelling.LABEL_TOKEN_ENV, ""))
+
+
 def create_app(db: str | Store | None = None, admin_token: str | None = None) -> FastAPI:
-    """`db`: a Store or a database URL (default: $ASSAY_DB or sqlite:///assay.db).
-    `admin_token`: enables write endpoints; default $ASSAY_ADMIN_TOKEN; empty or unset = read-only."""
-    store = db if isinstance(db, Store) else Store(db)
+    """`db`: a Store or a database URL (default: $ASSAY_DB or sqlite:///assay.db), opened read-only (never
+    created nor changed) unless writes are enabled. `admin_token`: enables write endpoints; default
+    $ASSAY_ADMIN_TOKEN; empty or unset = read-only."""
+    store = db if isinstance(db, Store) else Store(db, read_only=not writes_enabled(admin_token))
     token = admin_token if admin_token is not None else os.environ.get(ADMIN_TOKEN_ENV, "")
     # /docs and /redoc load their scripts from a CDN: off. The schema stays at /openapi.json.
     app = FastAPI(title="assay", summary="Leaderboard, run browser and comparisons of language-model evaluations.",

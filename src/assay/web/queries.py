@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, literal, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from assay.store.schema import metrics, runs, sample_counts, samples
-from assay.store.search import BadSearch, match_condition, parse_search, search_source
+from assay.store.search import BadSearch, match_condition, parse_search, require_search_index, search_source
 
 # A search counts its matches up to this many and then says "at least": a common word over 10M samples
 # must not cost a count of millions.
@@ -199,7 +199,9 @@ def _text_condition(engine: Engine, query_text: str, match: str, run_id: str) ->
     `substring`: the old case-insensitive substring test, a scan of the rows it is given; offered
     within one run only (the run's rows bound it), for text the word rules cannot find (`e-mail`, `x.y`)."""
     if match == "words":
-        return match_condition(engine.dialect.name, parse_search(query_text), run_id)
+        parsed = parse_search(query_text)
+        require_search_index(engine)
+        return match_condition(engine.dialect.name, parsed, run_id)
     if match == "substring":
         # % and _ taken literally.
         return or_(samples.c.prompt.icontains(query_text, autoescape=True),
@@ -285,7 +287,9 @@ def search_samples(engine: Engine, query_text: str, run_id: str | None = None, t
                    per_page: int = 50, after: int | None = None) -> SearchPage:
     """Samples of every run whose text matches `query_text` (words mode only: the index bounds it),
     in storage order, a page at a time; the count stops at SEARCH_COUNT_CAP."""
-    source, matches, key = search_source(engine.dialect.name, parse_search(query_text), run_id or None)
+    parsed = parse_search(query_text)
+    require_search_index(engine)
+    source, matches, key = search_source(engine.dialect.name, parsed, run_id or None)
     conditions = [matches]
     if run_id:
         conditions.append(samples.c.run_id == run_id)
