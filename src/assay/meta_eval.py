@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,10 +218,16 @@ def correlate(human: Sequence[float], metric: Sequence[float], systems: Sequence
     return out
 
 
+def meta_eval_rows(human: HumanScores, metrics: Mapping[str, Mapping[str, float]], by_subset: bool = True) -> int:
+    """How many rows `meta_eval` returns (for progress)."""
+    return len(metrics) * (1 + (len(set(human.subset.values())) if by_subset and human.subset else 0))
+
+
 def meta_eval(human: HumanScores, metrics: Mapping[str, Mapping[str, float]], n_resamples: int = 1000,
-              confidence: float = 0.95, seed: int = 0, by_subset: bool = True) -> list[dict[str, Any]]:
+              confidence: float = 0.95, seed: int = 0, by_subset: bool = True,
+              on_row: Callable[[], None] | None = None) -> list[dict[str, Any]]:
     """One row per metric (and per subset, when the human scores carry subsets): the statistics with CIs,
-    the items used, and the metric's ids that no human score matched."""
+    the items used, and the metric's ids that no human score matched. `on_row` is called as each row is done."""
     subsets = ["all"] + (sorted(set(human.subset.values())) if by_subset and human.subset else [])
     rows = []
     for name, scores in metrics.items():
@@ -238,4 +244,6 @@ def meta_eval(human: HumanScores, metrics: Mapping[str, Mapping[str, float]], n_
                                      [human.system[k] for k in keys], [human.cluster[k] for k in keys],
                                      n_resamples, confidence, seed))
             rows.append(row)
+            if on_row is not None:
+                on_row()
     return rows

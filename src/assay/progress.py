@@ -14,7 +14,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from types import TracebackType
 
@@ -46,8 +46,8 @@ class _Counts:
     """What a task has done: samples stored, and within the backend call in flight, requests answered and tokens
     computed. The call's requests stand for `samples` samples, so each answered one counts as a fraction of them."""
 
-    def __init__(self, name: str, total: int | None) -> None:
-        self.name, self.total = name, total
+    def __init__(self, name: str, total: int | None, unit: str) -> None:
+        self.name, self.total, self.unit = name, total, unit
         self.done = 0  # samples stored
         self.partial = 0.0  # samples' worth of requests answered in the call in flight
         self.call_samples = self.call_requests = self.call_answered = 0
@@ -67,7 +67,7 @@ class _Counts:
     def line(self) -> str:
         elapsed = time.monotonic() - self.started
         of_total = f"/{self.total}" if self.total is not None else ""
-        rate = f", {self.done / elapsed:.1f} samples/s" if elapsed > 0 and self.done else ""
+        rate = f", {self.done / elapsed:.1f} {self.unit}/s" if elapsed > 0 and self.done else ""
         inside = ""
         if self.call_requests:
             inside = f", answering {self.call_answered}/{self.call_requests} requests"
@@ -77,9 +77,9 @@ class _Counts:
         fraction = (self.done + self.partial) / self.total if self.total else 0.0
         if 0 < fraction < 1:
             eta = f", ETA {elapsed * (1 - fraction) / fraction:.0f} s"
-        return (f"progress: {self.name} {self.done}{of_total} samples{rate}{inside}, "
-                f"cache hits {self.stats.get('cache_hits', 0)}, errors {self.stats.get('request_errors', 0)}, "
-                f"{elapsed:.0f} s{eta}")
+        requests = (f", cache hits {self.stats.get('cache_hits', 0)}, errors {self.stats.get('request_errors', 0)}"
+                    if self.stats else "")
+        return f"progress: {self.name} {self.done}{of_total} {self.unit}{rate}{inside}{requests}, {elapsed:.0f} s{eta}"
 
 
 class _LogLines:
@@ -136,6 +136,17 @@ def report_backend_progress(requests: int = 0, tokens: int = 0) -> None:
         progress.backend_advance(requests, tokens)
 
 
+def backend_progress_reporter() -> Callable[[int, int], None]:
+    """`report_backend_progress` bound to the run's progress now, for a backend that answers on another thread
+    (the context this reads does not follow work onto other threads)."""
+    progress = _current.get()
+    return progress.backend_advance if progress is not None else _ignore
+
+
+def _ignore(requests: int, tokens: int) -> None:
+    pass
+
+
 class RunProgress:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -167,8 +178,9 @@ class RunProgress:
         if self._log is not None:
             self._log.close()
 
-    def start_task(self, name: str, total: int | None) -> None:
-        self._counts = _Counts(name, total)
+    def start_task(self, name: str, total: int | None, unit: str = "samples") -> None:
+        """A new task (or any long job counted in `unit`s) starts; the previous one is finished."""
+        self._counts = _Counts(name, total, unit)
         if self._log is not None:
             self._log.start(self._counts)
         if self._progress is not None:
@@ -200,14 +212,15 @@ class RunProgress:
             inside = f"{counts.tokens / elapsed:.0f} tok/s" if counts.tokens and elapsed > 0 else ""
             self._progress.update(self._task_id, advance=step, inside=inside)
 
-    def advance(self, count: int, stats: dict[str, int]) -> None:
-        """`count` samples of the task stored (or skipped as already stored)."""
+    def advance(self, count: int, stats: dict[str, int] | None = None) -> None:
+        """`count` units of the task done (for a run: samples stored, or skipped as already stored), with the
+        runner's request counts."""
         counts = self._counts
         if counts is None:
             return
         step, counts.partial = count - counts.partial, 0.0
         counts.done += count
-        counts.stats = dict(stats)
+        counts.stats = dict(stats or {})
         if self._progress is not None and self._task_id is not None:
-            self._progress.update(self._task_id, advance=step, cache_hits=stats["cache_hits"],
-                                  errors=stats["request_errors"])
+            self._progress.update(self._task_id, advance=step, cache_hits=counts.stats.get("cache_hits", 0),
+                                  errors=counts.stats.get("request_errors", 0))

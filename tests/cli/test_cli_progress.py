@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     env = {**os.environ, "ASSAY_PROGRESS_SECONDS": "0.2"}
@@ -27,3 +29,32 @@ def test_short_runs_print_no_progress_lines(tmp_path: Path) -> None:
                           "--limit", "3", "--db", str(tmp_path / "q.db")], capture_output=True, text=True, timeout=120,
                          check=True)
     assert out.stderr == ""
+
+
+def _progress_lines(stderr: str, task: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(f"progress: {task} ")]
+
+
+def test_progress_from_inside_one_backend_call(tmp_path: Path) -> None:
+    """All 40 samples are one chunk, so one backend call: the lines still move, request by request, while it runs."""
+    env = {**os.environ, "ASSAY_PROGRESS_SECONDS": "0.2"}
+    out = subprocess.run([sys.executable, "-m", "assay.cli", "run", "--model", "scripted:slow=50", "--task", "arith",
+                          "--limit", "40", "--db", str(tmp_path / "p.db")],
+                         capture_output=True, text=True, timeout=120, env=env, check=True)
+    answered = [int(m.group(1)) for line in _progress_lines(out.stderr, "arith")
+                if (m := re.search(r"answering (\d+)/40 requests", line))]
+    assert len(set(answered)) >= 3 and answered == sorted(answered), out.stderr
+    assert any(" ETA " in line for line in _progress_lines(out.stderr, "arith")), out.stderr
+
+
+@pytest.mark.slow
+def test_embedded_model_reports_tokens_while_it_runs(tmp_path: Path) -> None:
+    """The real model's backend reports the tokens it has run and the prompts it has answered from inside its call."""
+    env = {**os.environ, "ASSAY_PROGRESS_SECONDS": "0.5"}
+    out = subprocess.run([sys.executable, "-m", "assay.cli", "run", "--model", "embedded", "--task",
+                          "niah_single:lengths=512/n=1", "--db", str(tmp_path / "e.db")],
+                         capture_output=True, text=True, timeout=600, env=env, check=True)
+    lines = _progress_lines(out.stderr, "niah_single:lengths=512/n=1")
+    tokens = [int(m.group(1)) for line in lines if (m := re.search(r", (\d+) tokens \(", line))]
+    assert tokens and tokens == sorted(tokens) and tokens[0] < tokens[-1], out.stderr
+    assert any(re.search(r"answering [1-9]\d*/5 requests", line) for line in lines), out.stderr

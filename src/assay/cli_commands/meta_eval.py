@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
         correlations controlling for the system, each with a 95% bootstrap CI over source documents."""
         from assay.data_paths import default_data_dir
         from assay.errors import AssayError
-        from assay.meta_eval import load_frank, meta_eval, read_human
+        from assay.meta_eval import load_frank, meta_eval, meta_eval_rows, read_human
+        from assay.progress import RunProgress
 
         if split not in (None, "test", "valid"):
             raise AssayError(f"--split {split}: expected test or valid")
@@ -80,7 +81,9 @@ def register(app: typer.Typer) -> None:
             human_scores = read_human(human)
         if not metrics:
             raise AssayError("meta-eval: no metric to evaluate; give --scores FILE or --run RUN:SCORE")
-        rows = meta_eval(human_scores, metrics, n_resamples=resamples, seed=seed)
+        with RunProgress() as progress:  # on stderr: a bar on a terminal, a line now and then in a log
+            progress.start_task("meta-eval", meta_eval_rows(human_scores, metrics), unit="metric rows")
+            rows = meta_eval(human_scores, metrics, n_resamples=resamples, seed=seed, on_row=lambda: progress.advance(1))
         if json_output:
             sys.stdout.write(json.dumps({"human": human_scores.source, "resamples": resamples, "seed": seed,
                                          "rows": rows}, indent=2) + "\n")

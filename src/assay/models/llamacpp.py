@@ -19,6 +19,7 @@ from scipy.special import log_softmax
 from assay.errors import AssayError
 from assay.models.base import Tokenizer
 from assay.models.hf_files import file_sha256
+from assay.progress import report_backend_progress
 from assay.types import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRollingRequest, Message, Response
 
 DEFAULT_N_CTX = 2048
@@ -81,7 +82,11 @@ class LlamaCppModel:
 
     # ---- generate ---------------------------------------------------------------------------
     def generate(self, requests: Sequence[GenerateRequest]) -> list[Response]:
-        return [self._generate_one(r) for r in requests]
+        out = []
+        for request in requests:
+            out.append(self._generate_one(request))
+            report_backend_progress(requests=1)
+        return out
 
     def _generate_one(self, request: GenerateRequest) -> Response:
         settings: dict[str, Any] = {"max_tokens": request.max_tokens, "temperature": request.temperature,
@@ -138,6 +143,7 @@ class LlamaCppModel:
                 meta["truncated_context_tokens"] = cut
             logprob, greedy, count = self._score_tokens(whole, shared)
             out.append(Response(logprob=logprob, is_greedy=greedy, n_tokens=count, meta=meta))
+            report_backend_progress(requests=1)
         return out
 
     def loglikelihood_rolling(self, requests: Sequence[LoglikelihoodRollingRequest]) -> list[Response]:

@@ -37,6 +37,7 @@ from multidict import CIMultiDictProxy
 from assay.errors import AssayError
 from assay.models.base import BackendUnavailable, Tokenizer, UnsupportedRequest
 from assay.models.openai_logprobs import LogprobsMissing, parse_echo_logprobs
+from assay.progress import backend_progress_reporter
 from assay.types import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRollingRequest, Response
 
 API_KEY_ENVS = ("ASSAY_API_KEY", "OPENAI_API_KEY")
@@ -175,13 +176,15 @@ class OpenAICompatModel:
 
     # ---- the three request kinds ------------------------------------------------------------
     def generate(self, requests: Sequence[GenerateRequest]) -> list[Response]:
-        return self._run(self._batch(requests, self._generate_one))
+        return self._run(self._batch(requests, self._generate_one, backend_progress_reporter()))
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[Response]:
-        return self._run(self._batch(requests, lambda state, r: self._echo_logprobs(state, r.context, r.continuation)))
+        return self._run(self._batch(requests, lambda state, r: self._echo_logprobs(state, r.context, r.continuation),
+                                     backend_progress_reporter()))
 
     def loglikelihood_rolling(self, requests: Sequence[LoglikelihoodRollingRequest]) -> list[Response]:
-        return self._run(self._batch(requests, lambda state, r: self._echo_logprobs(state, "", r.text)))
+        return self._run(self._batch(requests, lambda state, r: self._echo_logprobs(state, "", r.text),
+                                     backend_progress_reporter()))
 
     # ---- batch machinery --------------------------------------------------------------------
     def _open_session(self) -> aiohttp.ClientSession:
@@ -201,7 +204,9 @@ class OpenAICompatModel:
         async with self._session.post(self._urls[path], data=orjson.dumps(payload)) as response:
             return response.status, response.headers, await response.read()
 
-    async def _batch(self, items: Sequence[Item], one: Callable[[_BatchState, Item], Awaitable[Response]]) -> list[Response]:
+    async def _batch(self, items: Sequence[Item], one: Callable[[_BatchState, Item], Awaitable[Response]],
+                     report: Callable[[int, int], None]) -> list[Response]:
+        """`report` (from backend_progress_reporter, taken on the caller's thread) counts each answered request."""
         if not items:
             return []
         if self._session is None:
@@ -217,6 +222,7 @@ class OpenAICompatModel:
         async def worker() -> None:
             for index, item in pending:
                 results[index] = await one(state, item)
+                report(1, 0)
 
         try:
             async with asyncio.TaskGroup() as group:

@@ -27,6 +27,7 @@ from typing import Any
 
 from assay.errors import AssayError
 from assay.models.base import Tokenizer
+from assay.progress import report_backend_progress
 from assay.types import (
     GenerateRequest,
     LoglikelihoodRequest,
@@ -163,6 +164,7 @@ class ScriptedModel:
                 if stop and stop in text:
                     text = text[: text.index(stop)]
             out.append(Response(text=text, meta={"chat_template": "scripted" if request.messages else None}))
+            report_backend_progress(requests=1)
         return out
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[Response]:
@@ -177,6 +179,7 @@ class ScriptedModel:
                 answer = self._answer_for(request.context)
                 logprob = -0.01 if request.continuation.strip() == answer.strip() else -5.0 + logprob / 100
             out.append(Response(logprob=logprob, is_greedy=False, n_tokens=len(request.continuation.split())))
+            report_backend_progress(requests=1)
         return out
 
     def loglikelihood_rolling(self, requests: Sequence[LoglikelihoodRollingRequest]) -> list[Response]:
