@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CI: {verdict.tests} tests, {len(verdict.gpu_only)} of {len(listed)} listed GPU-only tests skipped, "
           f"{len(verdict.xfailed)} strict expected failures")
     if verdict.gpu_only:
-        print("GPU-only (not run here; bench/gpu_check.py, docs/scale.md):", ", ".join(verdict.gpu_only))
+        print("GPU-only (not run here; bench/gpu_check.py, docs/gpu.md, docs/vllm.md):", ", ".join(verdict.gpu_only))
     for problem in verdict.problems:
         print(f"CI: {problem}")
     if verdict.problems:
