@@ -1,10 +1,21 @@
 """Progress of a run on stderr: a rich progress bar per task on a terminal; in a log file (stderr not a
-terminal) a plain line now and then instead, since a bar redrawn in place is unreadable there."""
+terminal) a plain line now and then instead, since a bar redrawn in place is unreadable there.
+
+Samples are stored a chunk at a time, and one backend call can answer a whole chunk (the main job's 60
+prompts are one call of several minutes), so progress also comes from inside that call: a backend calls
+`report_backend_progress` as requests finish and tokens go through the model, and the bar (or the log line)
+moves within the chunk. In a log, a line is printed every interval even while nothing finishes, the first
+after at most FIRST_LINE_S, so a long call never looks hung; a run shorter than that prints nothing.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from types import TracebackType
 
 from rich.console import Console
@@ -20,6 +31,8 @@ from rich.progress import (
 
 # Seconds between progress lines when stderr is not a terminal; ASSAY_PROGRESS_SECONDS overrides it.
 LOG_INTERVAL_S = 30.0
+# The first line of a long task comes after at most this many seconds, whatever the interval.
+FIRST_LINE_S = 10.0
 
 
 def _log_interval() -> float:
@@ -29,46 +42,98 @@ def _log_interval() -> float:
         return LOG_INTERVAL_S
 
 
+class _Counts:
+    """What a task has done: samples stored, and within the backend call in flight, requests answered and tokens
+    computed. The call's requests stand for `samples` samples, so each answered one counts as a fraction of them."""
+
+    def __init__(self, name: str, total: int | None) -> None:
+        self.name, self.total = name, total
+        self.done = 0  # samples stored
+        self.partial = 0.0  # samples' worth of requests answered in the call in flight
+        self.call_samples = self.call_requests = self.call_answered = 0
+        self.tokens = 0
+        self.stats: dict[str, int] = {}
+        self.started = time.monotonic()
+
+    def answered(self, requests: int) -> float:
+        """Count answered requests; returns the samples' worth to advance a bar by."""
+        if not self.call_requests:
+            return 0.0
+        self.call_answered = min(self.call_answered + requests, self.call_requests)
+        partial = self.call_samples * self.call_answered / self.call_requests
+        step, self.partial = partial - self.partial, partial
+        return step
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        of_total = f"/{self.total}" if self.total is not None else ""
+        rate = f", {self.done / elapsed:.1f} samples/s" if elapsed > 0 and self.done else ""
+        inside = ""
+        if self.call_requests:
+            inside = f", answering {self.call_answered}/{self.call_requests} requests"
+        if self.tokens and elapsed > 0:
+            inside += f", {self.tokens} tokens ({self.tokens / elapsed:.0f}/s)"
+        eta = ""
+        fraction = (self.done + self.partial) / self.total if self.total else 0.0
+        if 0 < fraction < 1:
+            eta = f", ETA {elapsed * (1 - fraction) / fraction:.0f} s"
+        return (f"progress: {self.name} {self.done}{of_total} samples{rate}{inside}, "
+                f"cache hits {self.stats.get('cache_hits', 0)}, errors {self.stats.get('request_errors', 0)}, "
+                f"{elapsed:.0f} s{eta}")
+
+
 class _LogLines:
-    """Plain progress lines for a log: at most one per interval, and one when a task that took longer
-    than an interval ends (short runs print nothing)."""
+    """Plain progress lines for a log: one per interval (the first after at most FIRST_LINE_S) from a timer
+    thread, and one when a task that printed lines ends; a task shorter than that prints nothing."""
 
     def __init__(self, console: Console, interval_s: float) -> None:
         self.console = console
         self.interval_s = interval_s
-        self.name = ""
-        self.total: int | None = None
-        self.done = 0
-        self.printed = 0  # samples done at the last line printed
-        self.stats: dict[str, int] = {}
-        self.started = self.last = time.monotonic()
+        self.counts: _Counts | None = None
+        self.printed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name="assay-progress", daemon=True)
+        self._thread.start()
 
-    def start(self, name: str, total: int | None) -> None:
+    def _tick(self) -> None:
+        wait = min(self.interval_s, FIRST_LINE_S)
+        while not self._stop.wait(wait):
+            self._print()
+            wait = self.interval_s or 0.05
+
+    def _print(self) -> None:
+        with self._lock:
+            if self.counts is not None:
+                self.printed = True
+                self.console.print(self.counts.line(), highlight=False, markup=False, soft_wrap=True)
+
+    def start(self, counts: _Counts) -> None:
         self.finish()
-        self.name, self.total, self.done, self.printed = name, total, 0, 0
-        self.started = self.last = time.monotonic()
-
-    def advance(self, count: int, stats: dict[str, int]) -> None:
-        self.done += count
-        self.stats = dict(stats)
-        now = time.monotonic()
-        if now - self.last >= self.interval_s:
-            self.last = now
-            self._line()
+        with self._lock:
+            self.counts, self.printed = counts, False
 
     def finish(self) -> None:
-        if self.name and self.done != self.printed and time.monotonic() - self.started >= self.interval_s:
-            self._line()
-        self.name = ""
+        if self.counts is not None and self.printed:
+            self._print()
+        with self._lock:
+            self.counts = None
 
-    def _line(self) -> None:
-        self.printed = self.done
-        elapsed = time.monotonic() - self.started
-        of_total = f"/{self.total}" if self.total is not None else ""
-        rate = f", {self.done / elapsed:.1f} samples/s" if elapsed > 0 else ""
-        self.console.print(f"progress: {self.name} {self.done}{of_total} samples{rate}, "
-                           f"cache hits {self.stats.get('cache_hits', 0)}, errors {self.stats.get('request_errors', 0)}, "
-                           f"{elapsed:.0f} s", highlight=False, markup=False, soft_wrap=True)
+    def close(self) -> None:
+        self.finish()
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+_current: ContextVar[RunProgress | None] = ContextVar("assay_progress", default=None)
+
+
+def report_backend_progress(requests: int = 0, tokens: int = 0) -> None:
+    """For backends, from inside a long call: `requests` more answered, `tokens` more run through the model.
+    Does nothing outside a run's backend call."""
+    progress = _current.get()
+    if progress is not None:
+        progress.backend_advance(requests, tokens)
 
 
 class RunProgress:
@@ -77,6 +142,7 @@ class RunProgress:
         self._progress: Progress | None = None
         self._task_id: TaskID | None = None
         self._log: _LogLines | None = None
+        self._counts: _Counts | None = None
 
     def __enter__(self) -> RunProgress:
         if not self.enabled:
@@ -87,8 +153,9 @@ class RunProgress:
             return self
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("cache hits {task.fields[cache_hits]}"), TextColumn("errors {task.fields[errors]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+            TextColumn("{task.fields[inside]}"), TextColumn("cache hits {task.fields[cache_hits]}"),
+            TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=False,
         )
         self._progress.start()
         return self
@@ -98,17 +165,49 @@ class RunProgress:
         if self._progress is not None:
             self._progress.stop()
         if self._log is not None:
-            self._log.finish()
+            self._log.close()
 
     def start_task(self, name: str, total: int | None) -> None:
+        self._counts = _Counts(name, total)
         if self._log is not None:
-            self._log.start(name, total)
+            self._log.start(self._counts)
         if self._progress is not None:
-            self._task_id = self._progress.add_task(name, total=total, cache_hits=0, errors=0)
+            self._task_id = self._progress.add_task(name, total=total, cache_hits=0, errors=0, inside="")
+
+    @contextlib.contextmanager
+    def backend_call(self, samples: int, requests: int) -> Iterator[None]:
+        """Around one backend call answering `requests` requests for `samples` samples: what the backend reports
+        from inside (report_backend_progress) moves this task's progress."""
+        counts = self._counts
+        if counts is not None:
+            counts.call_samples, counts.call_requests, counts.call_answered = samples, requests, 0
+        token = _current.set(self)
+        try:
+            yield
+        finally:
+            _current.reset(token)
+            if counts is not None:
+                counts.call_requests = 0
+
+    def backend_advance(self, requests: int, tokens: int) -> None:
+        counts = self._counts
+        if counts is None:
+            return
+        counts.tokens += tokens
+        step = counts.answered(requests)
+        if self._progress is not None and self._task_id is not None:
+            elapsed = time.monotonic() - counts.started
+            inside = f"{counts.tokens / elapsed:.0f} tok/s" if counts.tokens and elapsed > 0 else ""
+            self._progress.update(self._task_id, advance=step, inside=inside)
 
     def advance(self, count: int, stats: dict[str, int]) -> None:
-        if self._log is not None:
-            self._log.advance(count, stats)
+        """`count` samples of the task stored (or skipped as already stored)."""
+        counts = self._counts
+        if counts is None:
+            return
+        step, counts.partial = count - counts.partial, 0.0
+        counts.done += count
+        counts.stats = dict(stats)
         if self._progress is not None and self._task_id is not None:
-            self._progress.update(self._task_id, advance=count, cache_hits=stats["cache_hits"],
+            self._progress.update(self._task_id, advance=step, cache_hits=stats["cache_hits"],
                                   errors=stats["request_errors"])

@@ -299,7 +299,8 @@ class Runner:
         new_cache: dict[str, dict[str, Any]] = {}
         if missing:
             try:
-                fresh = _dispatch(self.model, [unique[k] for k in missing])
+                with progress.backend_call(len(pending), len(missing)):
+                    fresh = _dispatch(self.model, [unique[k] for k in missing])
             except UnsupportedRequest as exc:
                 raise AssayError(f"--model {self.model.spec}: {exc}") from None
             except BackendUnavailable as exc:

@@ -3,6 +3,8 @@ model the same texts, token counts and finish reasons as decoding one prompt at 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assay.errors import AssayError
@@ -145,3 +147,59 @@ def test_shared_prefix_batch_equals_one_at_a_time(model) -> None:
     stats = model.prefill_stats
     assert [(r.text, r.n_tokens, r.meta) for r in batched] == [(r.text, r.n_tokens, r.meta) for r in expected]
     assert stats["computed"] < 0.4 * stats["naive"], stats  # the shared few-shot prefix ran once, not five times
+
+
+@pytest.mark.slow
+def test_continuous_batching_merge_and_compact_equal_one_at_a_time(model, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows finish at different steps and new, longer rows are admitted into the running batch: the running cache is
+    widened (`_merge` pads its columns) and compacted (`compact`), on caches the model's forward passes filled. The
+    main job once crashed here (a KV buffer made in inference mode, padded outside it). Every output must equal
+    decoding each prompt on its own, token for token."""
+    from assay.models import hf_batch_generate, hf_kv
+
+    # One group sharing the few-shot prefix, in token order: prompt lengths 172, 194, 220, 168, 168, 235 tokens.
+    shots = "".join(f"Q: What is {a} plus {b}?\nA: {a + b}.\n\n"
+                    for a, b in ((3, 4), (10, 7), (21, 5), (8, 8), (2, 2), (5, 9), (11, 12), (30, 1)))
+    filler = " and then some more words about the weather in the hills" * 2
+    questions = ["What is 2 plus 9?", f"Q{filler}, what is 14 plus 30?", "What is 6 plus 1?",
+                 f"What{filler}{filler}, is 100 plus 250 plus 5?", "Is 7 plus 7 more than 13?",
+                 f"Why{filler}{filler}{filler} is 5 plus 5 ten?"]
+    # Decoded in the order 172, 194, 220, 168, 168, 235 tokens, two rows at a time: the 172-token row runs on while
+    # the others stop after 2-3 tokens or at "\n\nQ:", so longer prompts join a narrower running batch.
+    max_tokens = [12, 2, 20, 3, 60, 30]
+    requests = [GenerateRequest(prompt=f"{shots}Q: {q}\nA:", until=() if k == 4 else ("\n\nQ:",), max_tokens=max_tokens[k])
+                for k, q in enumerate(questions)]
+    expected = one_at_a_time(model, requests)
+
+    widened: list[tuple[int, int]] = []  # (columns before, after) of each running cache padded wider
+    compacted: list[tuple[int, int]] = []  # (columns before, after)
+    pad_columns, compact = hf_kv.GrowingLayer.pad_columns, hf_kv.compact
+
+    def counting_pad(self, columns):
+        if columns > self.get_seq_length():
+            widened.append((self.get_seq_length(), columns))
+        return pad_columns(self, columns)
+
+    def counting_compact(cache, mask):
+        new_mask = compact(cache, mask)
+        compacted.append((mask.shape[1], new_mask.shape[1]))
+        return new_mask
+
+    monkeypatch.setattr(hf_kv.GrowingLayer, "pad_columns", counting_pad)
+    monkeypatch.setattr(hf_kv, "compact", counting_compact)
+    # Compact whenever a column is masked in every row beyond the longest row (the default waits for 1.5x + 64).
+    monkeypatch.setattr(hf_batch_generate, "COMPACT_FACTOR", 1.0)
+    monkeypatch.setattr(hf_batch_generate, "COMPACT_SLACK", 0)
+    # One prompt prefilled per admission (as 4k-token prompts are under the CPU budget): a row joins a batch that has
+    # just decoded a step, not only one that has just dropped a finished row.
+    monkeypatch.setattr(model.generator.scorer, "budget", replace(model.generator.scorer.budget, batch_tokens=1))
+    model.generator.batch_size = 2
+    try:
+        batched = model.generate(requests)
+    finally:
+        model.generator.batch_size = 8
+    assert widened, "no running cache was widened for a longer admitted row"
+    assert any(after < before for before, after in compacted), compacted
+    for request, want, got in zip(requests, expected, batched, strict=True):
+        assert got.error is None, got.error
+        assert (got.text, got.n_tokens, got.meta) == (want.text, want.n_tokens, want.meta), request.prompt[-80:]

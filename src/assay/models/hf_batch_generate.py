@@ -33,6 +33,7 @@ from assay.models.hf_budget import CPU_BUDGET, DeviceBudget
 from assay.models.hf_generate import GenerationJob, GenerationResult, advance, common_prefix_length
 from assay.models.hf_scoring import Scorer, new_cache
 from assay.models.hf_tokenizer import HFTokenizer
+from assay.progress import report_backend_progress
 
 SHARED_PREFIX_FRACTION = 0.5  # a neighbour sharing this much of the shorter prompt keeps a job on the prefix path
 
@@ -77,6 +78,7 @@ class BatchedGreedyDecoder:
         for index, job in enumerate(jobs):
             if self.budget(job) <= 0:
                 results[index] = GenerationResult("", 0, "length")
+                report_backend_progress(requests=1)
             else:
                 runnable.append(index)
         if runnable:
@@ -196,6 +198,7 @@ class BatchedGreedyDecoder:
                 else:
                     results[index] = result
                     del drafts[index]
+                    report_backend_progress(requests=1)
             if not keep_rows:
                 live, emitted, cache = [], [], None
                 if not waiting:

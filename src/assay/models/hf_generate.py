@@ -21,6 +21,7 @@ import torch
 
 from assay.models.hf_scoring import Scorer, new_cache
 from assay.models.hf_tokenizer import HFTokenizer
+from assay.progress import report_backend_progress
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class PrefixCachingGenerator:
         order = sorted((i for i in range(len(jobs)) if i not in results), key=lambda i: (jobs[i].prompt_tokens, i))
         for index in order:
             results[index] = self._generate(jobs[index])
+            report_backend_progress(requests=1)
         return [results[i] for i in range(len(jobs))]
 
     def _prefill(self, prompt: Sequence[int]) -> torch.Tensor:

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from assay.models.hf_budget import DeviceBudget, budget_for
+from assay.progress import report_backend_progress
 
 
 def _attention_kernels(device: str) -> Any:
@@ -119,9 +120,15 @@ class Scorer:
         self.share_document_prefix = True
 
     def _forward(self, input_ids: torch.Tensor, computed: int, **kwargs: Any) -> torch.Tensor:
+        """One forward pass without autograd. `no_grad`, not `inference_mode`: the KV caches this pass fills are kept
+        across passes and changed in place between them (continuous batching pads, appends, selects and compacts
+        rows; hf_kv.py), and an inference-mode tensor may not be changed outside inference mode. With no_grad no
+        tensor of the decoder is ever an inference tensor, whatever path touches it later."""
         self.stats["computed"] += computed
-        with torch.inference_mode(), _attention_kernels(self.device):
-            return self.model(input_ids=input_ids.to(self.device), **kwargs).logits
+        with torch.no_grad(), _attention_kernels(self.device):
+            logits = self.model(input_ids=input_ids.to(self.device), **kwargs).logits
+        report_backend_progress(tokens=computed)
+        return logits
 
     def prefill_rows(self, rows: Sequence[Sequence[int]], cache: Any, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded prefill without an attention mask (the GPU budget's way: the causal flash kernel runs, and no
@@ -165,6 +172,7 @@ class Scorer:
 
             for index, score in score_shared_contexts(self, short_shared, items).items():
                 results[index] = score
+            report_backend_progress(requests=sum(len(indices) for _, indices in short_shared))
         for group, common in self._prefix_groups(shared):
             base = None
             if common:
@@ -175,6 +183,7 @@ class Scorer:
                 for index, score in zip(indices, self._score_shared(context, [items[i].continuation for i in indices],
                                                                     base), strict=True):
                     results[index] = score
+                report_backend_progress(requests=len(indices))
         for index, score in self._score_batched([(i, items[i]) for i in singles]).items():
             results[index] = score
         return [r for r in results if r is not None]
@@ -196,6 +205,7 @@ class Scorer:
             n_scored = len(item.continuation)
             if n_inputs[index] > budget.segment_tokens or n_scored > budget.logit_rows:
                 out[index] = self._score_segmented(item)
+                report_backend_progress(requests=1)
                 continue
             if batch:
                 rows, scored = len(batch) + 1, max(scored, n_scored)
@@ -205,12 +215,14 @@ class Scorer:
                 full = rows > budget.max_batch or rows * width > budget.batch_tokens or rows * kept > budget.logit_rows
                 if full or n_inputs[index] < budget.min_fill * width:
                     out.update(self._run_left_padded(batch))
+                    report_backend_progress(requests=len(batch))
                     batch = []
             if not batch:
                 width, scored, first_scored = n_inputs[index], n_scored, n_inputs[index] - n_scored
             batch.append((index, item))
         if batch:
             out.update(self._run_left_padded(batch))
+            report_backend_progress(requests=len(batch))
         return out
 
     def _run_left_padded(self, batch: list[tuple[int, TokenItem]]) -> dict[int, TokenScore]:
