@@ -98,6 +98,8 @@ def test_a_store_with_other_runs_needs_the_run_named(folder: Path) -> None:
                      "longctx_quick", "--db", str(both), "--no-progress", cwd=folder).returncode == 0
     out = check(folder, "both")
     assert out.returncode == 2 and "expected the main job's one run, found 2 (give --run)" in out.stderr
+    refused = check(folder, "echo", "--update", "--require-locked")
+    assert refused.returncode == 2 and "--require-locked: not used with --update" in refused.stderr
 
 
 def test_whether_the_run_had_the_locked_packages_is_printed_and_required_in_ci(folder: Path) -> None:
