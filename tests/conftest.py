@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from assay.data_paths import default_data_dir
+from xfail_strictness import pytest_collection_modifyitems  # noqa: F401  (the hook CI's junit check reads)
 
 
 def _in_ci() -> bool:

@@ -46,18 +46,19 @@ def _store(db: str | None, read_only: bool = True, must_exist: bool = False) -> 
     return Store(db, read_only=read_only, must_exist=must_exist)
 
 
-def _version(value: bool) -> None:
-    if value:
-        import assay
-
-        typer.echo(f"assay {assay.__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="print the version and exit")] = False) -> None:
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+          verbose: Annotated[bool, typer.Option("--verbose", help="with --version: git commit, Python, key package "
+                                                "versions and any package that differs from the lock")] = False) -> None:
     """assay: evaluate language models — long context first, an error bar on every number."""
+    if verbose and not version:
+        raise AssayError("--verbose: only with --version (assay --version --verbose)")
+    if version:
+        from assay.version_report import version_lines
+
+        for line in version_lines(verbose):
+            typer.echo(line)
+        raise typer.Exit()
 
 
 def _model_options(model: str, model_args: str | None, flags: dict[str, Any]) -> dict[str, Any]:

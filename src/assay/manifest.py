@@ -12,6 +12,7 @@ from typing import Any
 
 import assay
 from assay import provenance
+from assay.environment import environment_record
 from assay.tasks.base import Task, TaskContext
 from assay.types import canonical_json, sha256_hex
 
@@ -96,6 +97,7 @@ def build_manifest(model_spec: str, fingerprint: dict[str, Any], task_specs: dic
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": package_versions(),
+        "environment": environment_record(),  # whether those are the locked set CI tested
         "model": {"spec": model_spec, "fingerprint": fingerprint},
         "tasks": {name: {"spec": spec, "spec_hash": spec_hash(spec)} for name, spec in task_specs.items()},
         "seed": seed,

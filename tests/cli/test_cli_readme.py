@@ -377,6 +377,7 @@ def adversarial(ws: Workspace) -> None:
 
 def version(ws: Workspace) -> None:
     assert ws.assay("--version").startswith("assay ")
+    assert "lock: " in ws.assay("--version", "--verbose")
 
 
 ADAPTED: dict[str, Callable[[Workspace], None]] = {
@@ -421,7 +422,7 @@ ADAPTED: dict[str, Callable[[Workspace], None]] = {
     "assay run --model embedded --task pii_leak,injection": safety_tasks,
     "assay contamination --task gsm8k --corpus DIR [--model SPEC]": contamination,
     "assay adversarial --task arith_mc --generator SPEC --model SPEC -o set.jsonl": adversarial,
-    "assay --version": version,
+    "assay --version [--verbose]": version,
 }
 
 

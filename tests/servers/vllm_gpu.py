@@ -1,5 +1,5 @@
-"""What the real-vLLM tests share: the skip (CI allows only skips whose reason starts "GPU only:") and the
-model folder both vLLM and the hf backend read."""
+"""What the real-vLLM tests share: the skip (reason "GPU only: ...", which CI allows only for the tests listed
+in .ci/gpu_only.txt) and the model folder both vLLM and the hf backend read."""
 
 from __future__ import annotations
 
