@@ -192,7 +192,7 @@ def test_continuous_batching_merge_and_compact_equal_one_at_a_time(model, monkey
     monkeypatch.setattr(hf_batch_generate, "COMPACT_SLACK", 0)
     # One prompt prefilled per admission (as 4k-token prompts are under the CPU budget): a row joins a batch that has
     # just decoded a step, not only one that has just dropped a finished row.
-    monkeypatch.setattr(model.generator.scorer, "budget", replace(model.generator.scorer.budget, batch_tokens=1))
+    monkeypatch.setattr(model.generator.scorer, "budget", replace(model.generator.scorer.budget, prefill_batch_tokens=1))
     model.generator.batch_size = 2
     try:
         batched = model.generate(requests)
@@ -225,7 +225,7 @@ def test_decoding_batch_keeps_to_the_kv_budget(model, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(BatchedGreedyDecoder, "_forward", counting_forward)
     monkeypatch.setattr(model.generator.scorer, "budget", replace(model.generator.scorer.budget, decode_kv_tokens=budget,
-                                                                  batch_tokens=1))
+                                                                  prefill_batch_tokens=1))
     batched = model.generate(requests)
     assert max(held) == 2, held
     assert [(r.text, r.n_tokens, r.meta) for r in batched] == [(r.text, r.n_tokens, r.meta) for r in expected]

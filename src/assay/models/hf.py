@@ -189,7 +189,9 @@ def build_model(path: Path, spec: str, name: str, options: dict[str, Any]) -> HF
         raise AssayError(f"--model {spec}: the local model stack needs the package '{exc.name}' "
                          "(pip install 'assay[local]')") from None
     from assay.models.hf_budget import budget_for, default_dtype
+    from assay.models.host_memory import return_large_frees_to_os
 
+    return_large_frees_to_os()
     device = str(options.get("device", "cpu"))
     _check_device(spec, device)
     batch_size = int(options.get("batch_size", budget_for(device).generate_batch))

@@ -17,7 +17,7 @@ questions) is one group, in token order; its common prefix is prefilled once, th
 row, so batching keeps what prefix reuse saves. The remaining unrelated prompts are pooled into one
 group, longest first (as lm-evaluation-harness does) to keep padding small. At most `batch_size` rows
 decode at once, and the jobs prefilled together have rows x padded width <= the device budget's
-batch_tokens (hf_budget.py); a group of one stays on the one-at-a-time path, which can still reuse the
+prefill_batch_tokens (hf_budget.py); a group of one stays on the one-at-a-time path, which can still reuse the
 KV cache it kept from the previous prompt.
 """
 
@@ -108,7 +108,7 @@ class BatchedGreedyDecoder:
 
     def _take(self, waiting: list[int], jobs: Sequence[GenerationJob], shared: int, free: int, running_rows: int = 0,
               running_columns: int = 0) -> list[int]:
-        """The next waiting jobs to prefill together: at most `free` rows and the budget's batch tokens, and with the
+        """The next waiting jobs to prefill together: at most `free` rows and the budget's prefill_batch_tokens, and with the
         `running_rows` x `running_columns` cache already decoding, at most the budget's decode_kv_tokens (a first row
         always); on a budget with min_fill, none much shorter than the first (the waiting pool is sorted longest first)."""
         budget = self.scorer.budget
@@ -120,7 +120,7 @@ class BatchedGreedyDecoder:
             held = (running_rows + len(taken) + 1) * max(running_columns, shared + candidate)
             if (taken or running_rows) and held > budget.decode_kv_tokens:
                 break
-            if taken and ((len(taken) + 1) * candidate > budget.batch_tokens
+            if taken and ((len(taken) + 1) * candidate > budget.prefill_batch_tokens
                           or len(jobs[taken[0]].prompt_tokens) * budget.min_fill > length):
                 break
             taken.append(index)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from transformers.cache_utils import DynamicLayer
 
-GROW_TOKENS = 256  # spare columns reserved each time a buffer is enlarged
+GROW_TOKENS = 64  # spare columns reserved each time a buffer is enlarged
 
 
 class GrowingLayer(DynamicLayer):
