@@ -1,12 +1,12 @@
 """Every README command that takes a model (`--model`, `--judge`, `--generator`, or `assay run`'s default, the
 embedded model) runs once on the embedded model, as the README writes it apart from limits and paths, with stdout
-piped. test_cli_readme.py runs the same lines on scripted models (deterministic verdicts, fast); these runs prove the
-model path a user's command takes: the main job once crashed for every user while every scripted run passed. Each
-stored run is read back: samples with outputs, no failed request."""
+piped: scripted models prove a command's plumbing, these runs the model path a user's command takes (the main job
+once crashed for every user while every scripted run passed). Each stored run is read back: samples with outputs, no
+failed request. test_cli_readme.py runs the other README lines, and those whose checks need a scripted model's
+deterministic replies (judge verdicts, arena ratings)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -45,9 +45,9 @@ def run_id(stdout: str, label: str = "run id") -> str:
     return found.group(1)
 
 
-def check_stored(ws: Workspace, run: str, *, errors_allowed: bool = False) -> list[dict]:
-    """The run's samples: some, each with a model output (text or log-likelihood), no failed request; with
-    `errors_allowed` (judges: a small model's reply may be unreadable) only failed requests are refused."""
+def check_stored(ws: Workspace, run: str) -> list[dict]:
+    """The run's samples: some, each with a model output (text or log-likelihood), no failed request. An unreadable
+    answer is the small model's result, not a failure."""
     store = Store(ws.env["ASSAY_DB"], read_only=True)
     try:
         rows = list(store.iter_samples(run))
@@ -57,9 +57,8 @@ def check_stored(ws: Workspace, run: str, *, errors_allowed: bool = False) -> li
     failed = [(r["sample_id"], r["error"]) for r in rows if r["error_kind"] == "request_failed"]
     assert not failed, f"run {run}: failed requests: {failed[:3]}"
     for row in rows:
-        outputs = [o for o in row["responses"] if o.get("text") or o.get("logprob") is not None]
+        outputs = [o for o in row["responses"] if o.get("text") is not None or o.get("logprob") is not None]
         assert outputs, f"run {run} sample {row['sample_id']}: no model output: {row['responses']}"
-        assert errors_allowed or row["error_kind"] is None, f"run {run} sample {row['sample_id']}: {row['error']}"
     return rows
 
 
@@ -67,23 +66,25 @@ def stored_run(ws: Workspace, name: str, *args: str) -> str:
     """`assay run ...` on the embedded model: the metrics table, no request error, stored outputs."""
     stdout = ws.run(name, *args)
     assert "n_request_errors" in stdout and "95% CI" in stdout, stdout[-1500:]
-    check_stored(ws, ws.runs[name], errors_allowed=True)
+    check_stored(ws, ws.runs[name])
     return stdout
 
 
 # ---- the adapted commands, keyed by the README line ------------------------------------------------------
 
 def main_job(ws: Workspace) -> None:
-    """The first three samples are one cell's single needle, its unanswerable twin and the multi-key variant (the
-    full grid runs verbatim in CI's Quickstart step)."""
-    stdout = stored_run(ws, "main", "--limit", "3")
+    """The cells of lengths 512 and 1024, each with its three variants (the full grid runs verbatim in CI's Quickstart
+    step): enough for continuous batching to admit rows into a running batch, where the main job once crashed for
+    every user (`--limit 20` did not get there)."""
+    stdout = stored_run(ws, "main", "--limit", "30")
     assert re.search(r"^\s*run \w+ — embedded\s*$", stdout, flags=re.M), stdout[:500]  # the default model
     # The length itself is the model's score: "none of the tested lengths" is an answer too.
-    assert re.search(r"^effective context length: .*per-length scores 512:", stdout, flags=re.M), stdout[-1500:]
+    assert re.search(r"^effective context length: .*per-length scores 512:[\d.]+, 1024:[\d.]+\)?$", stdout,
+                     flags=re.M), stdout[-1500:]
     pngs = list((ws.folder / "assay_out").glob("*_longctx_quick_heatmap.png"))
     assert len(pngs) == 1 and str(pngs[0]) in stdout
     assert pngs[0].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    rows = check_stored(ws, ws.runs["main"], errors_allowed=True)
+    rows = check_stored(ws, ws.runs["main"])
     assert {r["metadata"]["variant"] for r in rows} == {"single", "single_unanswerable", "multikey"}
 
 
@@ -104,6 +105,7 @@ def model_args(ws: Workspace) -> None:
 
 
 def ray_workers(ws: Workspace) -> None:
+    """A local Ray cluster, each worker loading the model: no slower than on scripted:echo (Ray's start dominates)."""
     stored_run(ws, "ray", "--model", "embedded", "--task", "arith,arith_mc", "--executor", "ray", "--workers", "2",
                "--limit", "2")
 
@@ -125,7 +127,7 @@ def prompt_formats(ws: Workspace) -> None:
 
 def repeats(ws: Workspace) -> None:
     stored_run(ws, "repeats", "--model", "embedded", "--task", "arith", "--repeats", "5", "--limit", "1")
-    rows = check_stored(ws, ws.runs["repeats"], errors_allowed=True)
+    rows = check_stored(ws, ws.runs["repeats"])
     assert len(rows) == 5, [r["sample_id"] for r in rows]  # one item, sampled five times
 
 
@@ -140,14 +142,14 @@ def judge(ws: Workspace) -> None:
     stdout = ws.assay("judge", ws.runs["arith"], "--judge", "embedded", "--rubric", "helpfulness", "--limit", "1",
                       "--max-tokens", "48")
     assert re.search(r"^judge:arith: judge errors: \d+ unreadable", stdout, flags=re.M), stdout[-1500:]
-    check_stored(ws, run_id(stdout, "judge run id"), errors_allowed=True)
+    check_stored(ws, run_id(stdout, "judge run id"))
 
 
 def battle(ws: Workspace) -> None:
     stdout = ws.assay("battle", ws.runs["arith"], ws.runs["hf_args"], "--judge", "embedded", "--task", "arith",
                       "--limit", "1", "--max-tokens", "48")
     assert re.search(r"^arith: A wins \d+, B wins \d+, ties \d+", stdout, flags=re.M), stdout[-1500:]
-    check_stored(ws, run_id(stdout, "judge run id"), errors_allowed=True)
+    check_stored(ws, run_id(stdout, "judge run id"))
 
 
 def leval_quality(ws: Workspace) -> None:
@@ -175,14 +177,14 @@ def docqa_judge(ws: Workspace) -> None:
     found = re.search(r"^claims run id: (\w+); faithfulness run id: (\w+)", stdout, flags=re.M)
     assert found, stdout[-1500:]
     for run in found.groups():
-        check_stored(ws, run, errors_allowed=True)
+        check_stored(ws, run)
 
 
 def docqa_battle(ws: Workspace) -> None:
     stdout = ws.assay("docqa", "battle", ws.runs["docqa"], "--judge", "embedded", "--limit", "1", "--max-tokens", "48")
     found = re.search(r"A wins \d+, B wins \d+, ties \d+.*stored as run:(\w+)", stdout)
     assert found, stdout[-1500:]
-    check_stored(ws, found.group(1), errors_allowed=True)
+    check_stored(ws, found.group(1))
 
 
 def perturb(ws: Workspace) -> None:
@@ -200,7 +202,7 @@ def sycophancy_pushback(ws: Workspace) -> None:
     found = re.search(r"^run ids: round 1 (\w+), round 2 (\w+)", stdout, flags=re.M)
     assert found, stdout[-1500:]
     for run in found.groups():
-        check_stored(ws, run, errors_allowed=True)
+        check_stored(ws, run)
 
 
 def safety_tasks(ws: Workspace) -> None:
@@ -214,12 +216,10 @@ def contamination(ws: Workspace) -> None:
         corpus = ws.folder / "corpus"
         corpus.mkdir()
         (corpus / "clean.txt").write_text("Nothing to see here but ordinary prose about gardens.", encoding="utf-8")
-        report = json.loads(ws.assay("contamination", "--task", "gsm8k", "--corpus", str(corpus), "--model", "embedded",
-                                     "--limit", "2", "--data-dir", str(ws.data_dir), "--json"))
-        scores = report["membership"]
-        assert scores, report
-        ws.assay("contamination", "--task", "gsm8k", "--corpus", str(corpus), "--model", "embedded", "--limit", "2",
-                 "--data-dir", str(ws.data_dir))
+        stdout = ws.assay("contamination", "--task", "gsm8k", "--corpus", str(corpus), "--model", "embedded",
+                          "--limit", "2", "--data-dir", str(ws.data_dir))
+        assert "0 of 2 items contaminated" in stdout, stdout
+        assert re.search(r"^membership scores with embedded .*: 2 texts scored, 0 failed", stdout, flags=re.M), stdout
 
 
 def adversarial(ws: Workspace) -> None:
