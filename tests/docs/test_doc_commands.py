@@ -393,7 +393,7 @@ NOT_RUN_HERE: dict[str, str] = {
 
 
 def _readme_commands() -> set[str]:
-    from cli.test_cli_readme import readme_commands
+    from cli.readme_support import readme_commands
 
     return set(readme_commands())
 
