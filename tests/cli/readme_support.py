@@ -68,3 +68,14 @@ class Workspace:
             self.skipped.append(command)
             return False
         return True
+
+
+# Scripted generator and judge replies for the README's docqa chain on examples/docs/harrow_mill.md.
+HARROW_RULES: list[dict[str, object]] = [
+    {"match": ["can be answered from the text above", "Edith Calloway"], "answer": "Who built the Harrow Mill?"},
+    {"match": "Does the text above answer this question", "answer": "No."},
+    {"match": "the text does not answer", "answer": "How many visitors came to the museum in 2005?"},
+    {"match": "Split the answer above", "answer": "Claim: Edith Calloway built the mill."},
+    {"match": "is the claim true", "answer": "The claim is true."},
+    {"match": "assistant A", "answer": "[[A]]"},
+]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from readme_support import Workspace, readme_commands, truncation_problems
+from readme_support import HARROW_RULES, Workspace, readme_commands, truncation_problems
 from test_cli_readme_embedded import ON_EMBEDDED
 
 from assay.data_paths import default_data_dir
@@ -204,14 +204,6 @@ def import_predictions(ws: Workspace) -> None:
         assert "imported:gpt4-32k" in ws.assay("list", "runs")
 
 
-_HARROW_RULES = [
-    {"match": ["can be answered from the text above", "Edith Calloway"], "answer": "Who built the Harrow Mill?"},
-    {"match": "Does the text above answer this question", "answer": "No."},
-    {"match": "the text does not answer", "answer": "How many visitors came to the museum in 2005?"},
-    {"match": "Split the answer above", "answer": "Claim: Edith Calloway built the mill."},
-    {"match": "is the claim true", "answer": "The claim is true."},
-    {"match": "assistant A", "answer": "[[A]]"},
-]
 
 
 def _rules(ws: Workspace, name: str, rules: list[dict[str, object]]) -> str:
@@ -225,7 +217,7 @@ def docqa_generate(ws: Workspace) -> None:
     docs.mkdir()
     example = Path(__file__).resolve().parents[2] / "examples" / "docs" / "harrow_mill.md"
     (docs / example.name).write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
-    ws.assay("docqa", "generate", "--docs", str(docs), "--generator", _rules(ws, "generator", _HARROW_RULES),
+    ws.assay("docqa", "generate", "--docs", str(docs), "--generator", _rules(ws, "generator", HARROW_RULES),
              "--types", "factual,no_info", "--per-doc", "1", "-o", "set.jsonl")
     assert (ws.folder / "set.jsonl").stat().st_size > 0
 
@@ -237,11 +229,11 @@ def docqa_run(ws: Workspace) -> None:
 
 
 def docqa_judge(ws: Workspace) -> None:
-    ws.assay("docqa", "judge", ws.runs["docqa"], "--judge", _rules(ws, "judge", _HARROW_RULES), "--no-progress")
+    ws.assay("docqa", "judge", ws.runs["docqa"], "--judge", _rules(ws, "judge", HARROW_RULES), "--no-progress")
 
 
 def docqa_battle(ws: Workspace) -> None:
-    ws.assay("docqa", "battle", ws.runs["docqa"], "--judge", _rules(ws, "judge", _HARROW_RULES), "--no-progress")
+    ws.assay("docqa", "battle", ws.runs["docqa"], "--judge", _rules(ws, "judge", HARROW_RULES), "--no-progress")
 
 
 def meta_eval(ws: Workspace) -> None:

@@ -16,18 +16,12 @@ from pathlib import Path
 import pytest
 
 from assay.data_paths import default_data_dir
+from cli.readme_support import HARROW_RULES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXAMPLES = DOCS.parent / "examples"
-_HARROW_RULES = [
-    {"match": ["can be answered from the text above", "Edith Calloway"], "answer": "Who built the Harrow Mill?"},
-    {"match": "Does the text above answer this question", "answer": "No."},
-    {"match": "the text does not answer", "answer": "How many visitors came to the museum in 2005?"},
-    {"match": "Split the answer above", "answer": "Claim: Edith Calloway built the mill."},
-    {"match": "is the claim true", "answer": "The claim is true."},
-    {"match": "assistant A", "answer": "[[A]]"},
-    {"match": "score", "answer": '{"score": 4, "reason": "fine"}'},
-]
+# The README test's docqa replies, and a rubric score for `assay judge`.
+_HARROW_RULES = [*HARROW_RULES, {"match": "score", "answer": '{"score": 4, "reason": "fine"}'}]
 
 
 def doc_commands() -> list[tuple[str, str]]:
