@@ -2,12 +2,14 @@
 
 1. The main job as a user runs it: `assay run` in a fresh empty folder, in a child process; its peak RSS
    (ru_maxrss), wall time, and the RSS sampled every 0.2 s, so the peak can be placed in the run.
-2. Where the memory goes, in one process: RSS after importing torch + transformers, after loading the model,
-   then the peak (VmHWM, reset before each) while the backend decodes the main job's longest prompts, once
-   with the CPU budget's decode_kv_tokens and once with the limit lifted (the anchor: how continuous
-   batching held memory before the limit: up to 16 rows of 4k-token KV caches at ~46 kB a token).
+2. Where the memory goes: in a child process per setting, RSS after importing torch + transformers, after loading
+   the model and after one small forward (every weight page touched), then the peak (VmHWM, reset before each
+   phase) of the main job's two decoding phases: its 512- and 1024-token prompts (continuous batching) and its
+   longest prompt (one at a time, prefilled in segments). The anchor is the decoder as it was before the memory
+   limits: no KV limit on a decoding batch, 4096 prompt tokens prefilled at once when rows join, buffers grown
+   256 columns at a time, glibc's own mmap threshold.
 
-    .venv/bin/python bench/bench_main_job_memory.py [--skip-main-job] [--prompts 8]
+    .venv/bin/python bench/bench_main_job_memory.py [--skip-main-job]
 
 Give the load average with the figures (2 cores: other jobs change the timings, not the memory much).
 """
@@ -15,6 +17,7 @@ Give the load average with the figures (2 cores: other jobs change the timings, 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -68,53 +71,74 @@ def main_job() -> None:
     print("  " + next((line for line in stdout.splitlines() if "effective" in line.lower()), "(no effective-length line)"))
 
 
-def reset_peak() -> None:
+def _peak_of(run: object) -> tuple[float, float, list[str]]:
+    """(peak RSS in MB, seconds, texts) of `run()`, the peak counted from now (VmHWM reset)."""
     with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
         clear.write("5")
+    started = time.monotonic()
+    texts = run()  # type: ignore[operator]
+    return rss_mb(field="VmHWM"), time.monotonic() - started, texts
 
 
-def breakdown(prompts: int) -> None:
-    before = rss_mb()
+def child(setting: str) -> None:
+    """One setting's figures, as a JSON line on stdout."""
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
-    imported = rss_mb()
+    figures: dict[str, object] = {"imported": rss_mb()}
+    from assay.models import hf_kv, host_memory
     from assay.models.hf_budget import CPU_BUDGET
     from assay.models.registry import load_model
     from assay.tasks.base import TaskContext
     from assay.tasks.registry import get_task
 
+    if setting == "anchor":
+        host_memory.return_large_frees_to_os = lambda: False  # type: ignore[assignment]
+        hf_kv.GROW_TOKENS = 256
     model = load_model("embedded")
-    loaded = rss_mb()
-    print(f"RSS: start {before:.0f} MB, torch + transformers imported {imported:.0f} MB, model loaded {loaded:.0f} MB")
+    figures["loaded"] = rss_mb()
+    if setting == "anchor":
+        model.generator.scorer.budget = replace(CPU_BUDGET, decode_kv_tokens=1 << 30, prefill_batch_tokens=4096)
     task = get_task("longctx_quick")
-    ctx = TaskContext(seed=1234, tokenizer=model.tokenizer(), max_context=model.max_context)
-    samples = sorted(task.samples(ctx), key=lambda sample: -int(sample.metadata["realized_length"]))[:prompts]
-    longest = [request for sample in samples for request in task.requests(sample)]
-    scorer = model.generator.scorer
-    peaks = {}
-    for label, budget in (("no KV limit (anchor)", replace(CPU_BUDGET, decode_kv_tokens=1 << 30)),
-                          (f"decode_kv_tokens={CPU_BUDGET.decode_kv_tokens}", CPU_BUDGET)):
-        scorer.budget = budget
+    samples = list(task.samples(TaskContext(seed=1234, tokenizer=model.tokenizer(), max_context=model.max_context)))
+    short = [task.requests(s)[0] for s in samples if int(s.metadata["target_length"]) <= 1024]
+    longest = [task.requests(max(samples, key=lambda s: int(s.metadata["realized_length"])))[0]]
+    model.generate([replace(short[0], max_tokens=1)])
+    model.generator.release()
+    figures["weights_touched"] = rss_mb()
+    for phase, requests in (("batched", short), ("longest", longest)):
+        peak, seconds, texts = _peak_of(lambda requests=requests: [r.text for r in model.generate(requests)])
         model.generator.release()
-        reset_peak()
-        started = time.monotonic()
-        texts = [r.text for r in model.generate(longest)]
-        peaks[label] = rss_mb(field="VmHWM")
-        print(f"{label}: {len(longest)} longest prompts decoded in {time.monotonic() - started:.0f} s, "
-              f"peak RSS {peaks[label]:.0f} MB (+{peaks[label] - loaded:.0f} MB over the loaded model)")
-        peaks[label + " texts"] = hash(tuple(texts))
-    labels = [k for k in peaks if not k.endswith(" texts")]
-    same = peaks[labels[0] + " texts"] == peaks[labels[1] + " texts"]
-    print(f"peak over the loaded model, limited / anchor: {(peaks[labels[1]] - loaded) / (peaks[labels[0]] - loaded):.2f}"
-          f"; same outputs: {same}; load average {os.getloadavg()[0]:.1f}")
+        figures[phase] = {"peak": peak, "seconds": seconds, "prompts": len(requests), "texts": texts}
+    print(json.dumps(figures))
+
+
+def breakdown() -> None:
+    results = {}
+    for setting in ("anchor", "current"):
+        out = subprocess.run([sys.executable, __file__, "--child", setting], capture_output=True, text=True, check=True)
+        results[setting] = json.loads(out.stdout.strip().splitlines()[-1])
+    current = results["current"]
+    print(f"RSS: torch + transformers imported {current['imported']:.0f} MB, model loaded {current['loaded']:.0f} MB, "
+          f"every weight page touched {current['weights_touched']:.0f} MB (the weights are mmapped from the cache)")
+    for phase in ("batched", "longest"):
+        anchor, now = results["anchor"][phase], current[phase]
+        base = current["weights_touched"]
+        print(f"{phase} ({now['prompts']} prompts): peak RSS anchor {anchor['peak']:.0f} MB, now {now['peak']:.0f} MB "
+              f"(+{anchor['peak'] - base:.0f} -> +{now['peak'] - base:.0f} MB over the touched weights; ratio "
+              f"{(now['peak'] - base) / (anchor['peak'] - base):.2f}); {anchor['seconds']:.0f} s -> {now['seconds']:.0f} s "
+              f"(ratio {now['seconds'] / anchor['seconds']:.2f}); same outputs: {anchor['texts'] == now['texts']}")
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skip-main-job", action="store_true", help="only the in-process breakdown")
-    parser.add_argument("--prompts", type=int, default=8, help="longest main-job prompts decoded in the breakdown")
+    parser.add_argument("--skip-main-job", action="store_true", help="only the breakdown")
+    parser.add_argument("--child", choices=("anchor", "current"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not args.skip_main_job:
-        main_job()
-    breakdown(args.prompts)
+    if args.child:
+        child(args.child)
+    else:
+        if not args.skip_main_job:
+            main_job()
+        breakdown()
