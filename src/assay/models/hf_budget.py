@@ -23,7 +23,7 @@ class DeviceBudget:
     # what limits rows of long prompts (each 4k-token row of SmolLM2-135M holds ~190 MB of keys and values).
     decode_kv_tokens: int
     # Prompt tokens (rows x padded width) prefilled at once when rows join a decoding batch: on CPU the attention
-    # of a prefill holds rows x heads x width^2 scores, ~320 MB at 4 x 1k tokens.
+    # of a prefill holds rows x heads x width^2 scores (and their softmax), ~320 MB at 4 x 1k tokens.
     prefill_batch_tokens: int
     shared_context_tokens: int  # a context shared by several items runs once (KV copied) from this length up
     generate_batch: int  # default rows per batched greedy decode (the batch_size option)
@@ -39,7 +39,7 @@ class DeviceBudget:
 # not depend on which other questions share its batch, so a Ray shard or a --limit run stores bit-identical
 # numbers. The two-pass path (threshold 64) would make arith_mc about 3x faster on CPU, at 1e-6 differences.
 CPU_BUDGET = DeviceBudget(batch_tokens=4096, logit_rows=1024, segment_tokens=1024, max_batch=32, kv_tokens=32768,
-                          decode_kv_tokens=4096, prefill_batch_tokens=2048,
+                          decode_kv_tokens=4096, prefill_batch_tokens=1024,
                           shared_context_tokens=2, generate_batch=16, min_fill=0.0,
                           right_padding=False)
 # One forward of ~128k tokens keeps an H100/H200 busy for a 135M-1B model; many small forwards would not.
