@@ -37,7 +37,7 @@ def quickstart_command(readme: str) -> str:
 
 
 def run_step(step: str, root: Path, env: dict[str, str], log: Path) -> tuple[int, float, float]:
-    """Run one step with bash in the repository root; (exit status, wall seconds, peak RSS in GB of the step's
+    """Run one step with bash in the repository root; (exit status, wall seconds, peak RSS in MiB of the step's
     largest process: wait4 reports the child's own peak and that of every process it waited for)."""
     start = time.monotonic()
     with log.open("a", encoding="utf-8") as sink:
@@ -49,7 +49,7 @@ def run_step(step: str, root: Path, env: dict[str, str], log: Path) -> tuple[int
             sink.write(line)
         _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    return process.returncode, time.monotonic() - start, usage.ru_maxrss / 1024**2  # ru_maxrss: KiB on Linux
+    return process.returncode, time.monotonic() - start, usage.ru_maxrss / 1024  # ru_maxrss: KiB on Linux
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     args.log.write_text("", encoding="utf-8")
     print(f"quickstart: README command (a), verbatim: {command}", flush=True)
     for step in command.split(" && "):
-        code, wall_s, peak_gb = run_step(step, root, env, args.log)
-        print(f"quickstart: `{step}`: exit {code}, wall {wall_s:.1f} s, peak RSS {peak_gb:.2f} GB", flush=True)
+        code, wall_s, peak_mib = run_step(step, root, env, args.log)
+        print(f"quickstart: `{step}`: exit {code}, wall {wall_s:.1f} s, peak RSS {peak_mib:.0f} MiB", flush=True)
         if code != 0:
             return code
     return 0
