@@ -22,7 +22,7 @@ NOT_FOR_COMMANDS = {"test": "the test suite", "parity": "bench/parity_lm_eval.py
 # Import name → distribution name, where they differ.
 DISTRIBUTION = {"llama_cpp": "llama-cpp-python", "sklearn": "scikit-learn", "lm_eval": "lm-eval", "yaml": "pyyaml"}
 # Packages installed as dependencies of a declared one (imported directly in src/).
-COMES_WITH = {"click": "typer", "starlette": "fastapi", "multidict": "aiohttp", "yarl": "aiohttp",
+COMES_WITH = {"click": "typer", "starlette": "fastapi", "multidict": "aiohttp", "yarl": "aiohttp", "markupsafe": "jinja2",
               # not a dependency at all: a YAML task with `dataset: {hf: NAME}` asks for it by name (one line)
               "datasets": "nothing (yaml_data.py)"}
 # The module whose imports make each README exception need its extra (`--db postgresql://` picks SQLAlchemy's
@@ -43,9 +43,9 @@ def _requirement_name(requirement: str) -> str:
 
 def _plain_install_extras() -> set[str]:
     script = (ROOT / "scripts" / "install.sh").read_text(encoding="utf-8")
-    plain = script.split("else", 1)[1].split("fi", 1)[0]
-    found = re.search(r"-e \"\.\[([a-z,]+)\]\"", plain)
-    assert found, plain
+    # The editable install on the line after the `else` of `if --dev`: the plain install's extras.
+    found = re.search(r"^else\n\s*\S+ -e \"\.\[([a-z,]+)\]\"", script, flags=re.M)
+    assert found, script
     return set(found.group(1).split(","))
 
 
