@@ -3,7 +3,7 @@ terminal) a plain line now and then instead, since a bar redrawn in place is unr
 
 Samples are stored a chunk at a time, and one backend call can answer a whole chunk (the main job's 60
 prompts are one call of several minutes), so progress also comes from inside that call: a backend calls
-`report_backend_progress` as requests finish and tokens go through the model, and the bar (or the log line)
+`models.base.report_backend_progress` as requests finish and tokens go through the model, and the bar (or the log line)
 moves within the chunk. In a log, a line is printed every interval even while nothing finishes, the first
 after at most FIRST_LINE_S, so a long call never looks hung; a run shorter than that prints nothing.
 """
@@ -14,8 +14,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterator
 from types import TracebackType
 
 from rich.console import Console
@@ -28,6 +27,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from assay.models.base import backend_progress_sink
 
 # Seconds between progress lines when stderr is not a terminal; ASSAY_PROGRESS_SECONDS overrides it.
 LOG_INTERVAL_S = 30.0
@@ -125,27 +126,6 @@ class _LogLines:
         self._thread.join(timeout=5)
 
 
-_current: ContextVar[RunProgress | None] = ContextVar("assay_progress", default=None)
-
-
-def report_backend_progress(requests: int = 0, tokens: int = 0) -> None:
-    """For backends, from inside a long call: `requests` more answered, `tokens` more run through the model.
-    Does nothing outside a run's backend call."""
-    progress = _current.get()
-    if progress is not None:
-        progress.backend_advance(requests, tokens)
-
-
-def backend_progress_reporter() -> Callable[[int, int], None]:
-    """`report_backend_progress` bound to the run's progress now, for a backend that answers on another thread
-    (the context this reads does not follow work onto other threads)."""
-    progress = _current.get()
-    return progress.backend_advance if progress is not None else _ignore
-
-
-def _ignore(requests: int, tokens: int) -> None:
-    pass
-
 
 class RunProgress:
     def __init__(self, enabled: bool = True) -> None:
@@ -189,15 +169,14 @@ class RunProgress:
     @contextlib.contextmanager
     def backend_call(self, samples: int, requests: int) -> Iterator[None]:
         """Around one backend call answering `requests` requests for `samples` samples: what the backend reports
-        from inside (report_backend_progress) moves this task's progress."""
+        from inside (models.base.report_backend_progress) moves this task's progress."""
         counts = self._counts
         if counts is not None:
             counts.call_samples, counts.call_requests, counts.call_answered = samples, requests, 0
-        token = _current.set(self)
         try:
-            yield
+            with backend_progress_sink(self.backend_advance):
+                yield
         finally:
-            _current.reset(token)
             if counts is not None:
                 counts.call_requests = 0
 

@@ -8,7 +8,9 @@ message (e.g. an API without logprobs).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any, Protocol, runtime_checkable
 
 from assay.types import (
@@ -64,3 +66,36 @@ class Model(Protocol):
     def loglikelihood_rolling(self, requests: Sequence[LoglikelihoodRollingRequest]) -> list[Response]: ...
 
     def close(self) -> None: ...
+
+
+# Progress from inside a call: the runner binds a sink around each backend call (assay.progress.RunProgress), and
+# a backend reports requests answered and tokens run as it goes, so a call of minutes does not look hung.
+_progress_sink: ContextVar[Callable[[int, int], None] | None] = ContextVar("assay_backend_progress", default=None)
+
+
+def _ignore(requests: int, tokens: int) -> None:
+    pass
+
+
+def report_backend_progress(requests: int = 0, tokens: int = 0) -> None:
+    """For backends, from inside a call: `requests` more answered, `tokens` more run through the model. Does
+    nothing outside a run's backend call."""
+    sink = _progress_sink.get()
+    if sink is not None:
+        sink(requests, tokens)
+
+
+def backend_progress_reporter() -> Callable[[int, int], None]:
+    """`report_backend_progress` bound to the call's sink now, for a backend that answers on another thread (the
+    context this reads does not follow work onto other threads)."""
+    return _progress_sink.get() or _ignore
+
+
+@contextlib.contextmanager
+def backend_progress_sink(sink: Callable[[int, int], None]) -> Iterator[None]:
+    """Around a backend call: what the backend reports goes to `sink(requests, tokens)`."""
+    token = _progress_sink.set(sink)
+    try:
+        yield
+    finally:
+        _progress_sink.reset(token)

@@ -29,11 +29,11 @@ from typing import Any
 
 import torch
 
+from assay.models.base import report_backend_progress
 from assay.models.hf_budget import CPU_BUDGET, DeviceBudget
 from assay.models.hf_generate import GenerationJob, GenerationResult, advance, common_prefix_length
 from assay.models.hf_scoring import Scorer, new_cache
 from assay.models.hf_tokenizer import HFTokenizer
-from assay.progress import report_backend_progress
 
 SHARED_PREFIX_FRACTION = 0.5  # a neighbour sharing this much of the shorter prompt keeps a job on the prefix path
 

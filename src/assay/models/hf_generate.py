@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 
+from assay.models.base import report_backend_progress
 from assay.models.hf_scoring import Scorer, new_cache
 from assay.models.hf_tokenizer import HFTokenizer
-from assay.progress import report_backend_progress
 
 
 @dataclass(frozen=True)

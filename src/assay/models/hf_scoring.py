@@ -31,8 +31,8 @@ from typing import Any
 
 import torch
 
+from assay.models.base import report_backend_progress
 from assay.models.hf_budget import DeviceBudget, budget_for
-from assay.progress import report_backend_progress
 
 
 def _attention_kernels(device: str) -> Any:

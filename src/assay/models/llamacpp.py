@@ -17,9 +17,8 @@ import numpy as np
 from scipy.special import log_softmax
 
 from assay.errors import AssayError
-from assay.models.base import Tokenizer
+from assay.models.base import Tokenizer, report_backend_progress
 from assay.models.hf_files import file_sha256
-from assay.progress import report_backend_progress
 from assay.types import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRollingRequest, Message, Response
 
 DEFAULT_N_CTX = 2048

@@ -35,9 +35,8 @@ import yarl
 from multidict import CIMultiDictProxy
 
 from assay.errors import AssayError
-from assay.models.base import BackendUnavailable, Tokenizer, UnsupportedRequest
+from assay.models.base import BackendUnavailable, Tokenizer, UnsupportedRequest, backend_progress_reporter
 from assay.models.openai_logprobs import LogprobsMissing, parse_echo_logprobs
-from assay.progress import backend_progress_reporter
 from assay.types import GenerateRequest, LoglikelihoodRequest, LoglikelihoodRollingRequest, Response
 
 API_KEY_ENVS = ("ASSAY_API_KEY", "OPENAI_API_KEY")

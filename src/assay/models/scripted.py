@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import AssayError
-from assay.models.base import Tokenizer
-from assay.progress import report_backend_progress
+from assay.models.base import Tokenizer, report_backend_progress
 from assay.types import (
     GenerateRequest,
     LoglikelihoodRequest,
