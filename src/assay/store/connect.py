@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,18 @@ def _sqlite_writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # busy_timeout first: turning a new file to WAL takes a lock that a concurrent first user may hold.
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    # WAL + synchronous=NORMAL: a kill -9 loses at most the open transaction, never a committed one.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL + synchronous=NORMAL: a kill -9 loses at most the open transaction, never a committed one. Turning a new
+    # file to WAL needs its exclusive lock, and SQLite answers "locked" at once, without the busy wait, while a
+    # concurrent first user holds a lock on it: try again until the busy timeout.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
