@@ -162,99 +162,52 @@ def run(
 ) -> None:
     """Run tasks on a model; prints a metrics table and the run id. Ctrl-C keeps what is stored: the same
     command resumes."""
-    from assay.data_paths import default_data_dir
-    from assay.runner import Runner, RunOptions
-    from assay.tasks import TaskContext, parse_task_list
+    from assay.api.evaluate import evaluate
+    from assay.runner import RunInterrupted
+    from assay.store import default_db_url
 
-    if data_dir is not None and not data_dir.is_dir():
-        raise AssayError(f"--data-dir: {data_dir} is not a directory")
-    if haystack is not None and not haystack.is_dir():
-        raise AssayError(f"--haystack: {haystack} is not a directory")
     model_options = _model_options(model, model_args, {"--concurrency": concurrency, "--max-retries": max_retries,
                                                        "--timeout": timeout})
-    from assay.executors.choice import check_executor, load_with
-
-    execution = check_executor(executor, workers, ray_address)
-    from assay.run_options import RunChoices, prepare_run
-
-    # --haystack / --prompt-formats / --repeats: applied to every task or refused (one line), before the store opens.
-    choices = RunChoices(haystack, prompt_formats, repeats, data_dir, seed)
-    tasks, options = prepare_run(parse_task_list(task), choices)
-    ctx = TaskContext(seed=seed, data_dir=data_dir or default_data_dir(), options=options)
-    from assay.perturb.options import check_tasks, perturb_choices, perturbed_tasks
-
-    perturbing = perturb_choices(perturb, generator, choices.given())  # refused with one line, before any model loads
-    if perturbing.names:
-        check_tasks(tasks, perturbing, ctx)
-        if not perturbing.paraphrase:
-            tasks = perturbed_tasks(tasks, perturbing)
-    from assay.models.model_args import TRANSPORT_OPTIONS
-    from assay.runner import RunInterrupted
-
-    # The model loads before the store opens: a bad model spec or file leaves no database behind.
-    loaded = load_with(execution, model, model_options,
-                       notify=lambda line: err_console.print(line, highlight=False, markup=False))
+    say = lambda line: err_console.print(line, highlight=False, markup=False)  # noqa: E731
     try:
-        store = _store(db, read_only=False)
-        if perturbing.paraphrase:
-            tasks = _with_paraphrases(tasks, perturbing, loaded, store, ctx, seed, limit)
-        runner = Runner(loaded, store)
-        recorded = {"model_args": model_options, "data_dir": str(ctx.data_dir) if ctx.data_dir else None, **options,
-                    **execution.recorded()}
-        run_options = RunOptions(
-            seed=seed, limit=limit, context=ctx, recorded=recorded, chunk_size=chunk_size,
-            show_progress=not no_progress and not json_output, reuse_complete=not rerun,
-            model_args={k: v for k, v in model_options.items() if k not in TRANSPORT_OPTIONS},
-            notify=lambda line: err_console.print(line, highlight=False, markup=False))
         with _terminate_as_interrupt():
-            result = runner.run(tasks, run_options)
+            result = evaluate(model, task, limit=limit, seed=seed, db=db or default_db_url(), model_args=model_options,
+                              data_dir=data_dir, haystack=haystack, prompt_formats=prompt_formats, repeats=repeats,
+                              perturb=perturb, generator=generator, chunk_size=chunk_size, executor=executor,
+                              workers=workers, ray_address=ray_address, rerun=rerun,
+                              progress=not no_progress and not json_output, notify=say)
     except RunInterrupted as exc:
         err_console.print(f"{exc} (status interrupted); resume with: {_resume_command()}", highlight=False,
                           markup=False)
         raise typer.Exit(exc.exit_code) from None
-    finally:
-        loaded.close()
+    outcome = result.outcome
+    assert outcome is not None  # evaluate always says how the run went
     if json_output:
-        _json_out({"id": result.run_id, "resumed": result.resumed, "reused": result.reused, "model": loaded.spec,
-                   "tasks": [t.name for t in tasks], "metrics": result.metrics, "stats": result.stats})
+        _json_out({"id": result.id, "resumed": outcome.resumed, "reused": outcome.reused, "model": result.model,
+                   "tasks": result.tasks, "metrics": outcome.metric_rows, "stats": outcome.stats})
         return
-    console.print(metrics_table(result.metrics, f"run {result.run_id} — {loaded.spec}"))
-    for line in _run_notes(result):
+    console.print(metrics_table(outcome.metric_rows, f"run {result.id} — {result.model}"))
+    for line in _run_notes(outcome):
         console.print(line)
     from assay.perturb.report import robustness_lines
 
-    for line in robustness_lines(result.metrics):
+    for line in robustness_lines(outcome.metric_rows):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
     from assay.tasks.longctx.report import run_report_lines
 
     # Long-context runs: the length × depth table and the heatmap's path.
-    for line in run_report_lines(store, result.run_id, out_dir, include_effective=False):
+    for line in run_report_lines(result.store, result.id, out_dir, include_effective=False):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
-    state = " (resumed)" if result.resumed else " (identical run, stored before; --rerun to run again)" if result.reused else ""
-    console.print(f"run id: [bold]{result.run_id}[/bold]" + state)
+    state = " (resumed)" if outcome.resumed else " (identical run, stored before; --rerun to run again)" \
+        if outcome.reused else ""
+    console.print(f"run id: [bold]{result.id}[/bold]" + state)
 
 
-def _with_paraphrases(tasks: list[Any], perturbing: Any, loaded: Any, store: Any, ctx: Any, seed: int,
-                      limit: int | None) -> list[Any]:
-    """--perturb paraphrase: the generator's pre-pass run (cached, stored as its own run), then the wrapped tasks."""
-    from assay.models import load_model
-    from assay.perturb.options import perturbed_tasks, run_paraphrase_prepass
-
-    generator = loaded if perturbing.generator == loaded.spec else load_model(perturbing.generator)
-    try:
-        tables = run_paraphrase_prepass(generator, store, tasks, ctx, seed, limit,
-                                        notify=lambda line: err_console.print(line, highlight=False, markup=False))
-    finally:
-        if generator is not loaded:
-            generator.close()
-    return perturbed_tasks(tasks, perturbing, tables)
-
-
-def _run_notes(result: Any) -> list[str]:
+def _run_notes(outcome: Any) -> list[str]:
     notes: list[str] = []
-    if result.reused:
+    if outcome.reused:
         return notes
-    stats = result.stats
+    stats = outcome.stats
     notes.append(f"requests: {stats['requests']} ({stats['unique_requests']} unique, "
                  f"{stats['cache_hits']} from cache, {stats['model_requests']} sent to the model)")
     if stats["request_errors"]:
@@ -263,7 +216,7 @@ def _run_notes(result: Any) -> list[str]:
     if stats["unparsable"]:
         notes.append(f"[yellow]{stats['unparsable']} outputs were unparsable: counted as incorrect and "
                      "reported as n_unparsable[/yellow]")
-    for m in result.metrics:
+    for m in outcome.metric_rows:
         if m["method"] == "task" and m.get("extra", {}).get("note"):
             notes.append(m["extra"]["note"])
     return notes
@@ -273,14 +226,16 @@ def _run_notes(result: Any) -> list[str]:
 def show(run_id: Annotated[str, typer.Argument(metavar="RUN")], db: DbOption = None,
          json_output: JsonOption = False) -> None:
     """A run's manifest summary and metrics (mean, CI, n, method)."""
-    store = _store(db)
-    run = store.get_run(run_id)
-    metrics = store.get_metrics(run["id"])
+    from assay.api.run import load_run
+
+    stored = load_run(run_id, db=db)
+    run = stored.store.get_run(stored.id)
+    metrics = stored.store.get_metrics(stored.id)
     if json_output:
         _json_out({"id": run["id"], "name": f"{run['model_spec']} · {','.join(run['tasks'])}",
                    "model": run["model_spec"], "tasks": run["tasks"], "status": run["status"],
                    "seed": run["seed"], "created_at": run["created_at"], "manifest": run["manifest"],
-                   "samples": store.count_samples(run["id"]), "metrics": metrics})
+                   "samples": stored.store.count_samples(run["id"]), "metrics": metrics})
         return
     console.print(f"run [bold]{run['id']}[/bold]  model {run['model_spec']}  status {run['status']}  "
                   f"seed {run['seed']}  created {str(run['created_at'])[:19]}")

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from assay.errors import AssayError
-
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -21,15 +19,10 @@ def register(app: typer.Typer) -> None:
         """Write an HTML report of one or more runs: manifest, metrics with CIs, plots, searchable samples."""
         from rich.console import Console
 
-        from assay.report import write_report
+        from assay.api.run import check_report_target, write_report_checked
         from assay.store import Store
 
-        if max_samples < 0:
-            raise AssayError(f"--max-samples: expected a number ≥ 0, got {max_samples}")
-        folder = output.expanduser().resolve().parent
-        if not folder.is_dir():
-            # Checked before opening the store, so a typo in -o never creates an empty database.
-            raise AssayError(f"-o {output}: folder {folder} does not exist")
-        summary = write_report(Store(db, read_only=True), run_ids, output, max_samples)
+        check_report_target(output, max_samples)  # before the store opens: a typo in -o reads nothing
+        summary = write_report_checked(Store(db, read_only=True), run_ids, output, max_samples)
         Console().print(f"wrote report of {summary.runs} run(s), {summary.samples_embedded} samples embedded, "
                         f"{summary.bytes / 1024:.0f} KiB, to {summary.path}", highlight=False)
