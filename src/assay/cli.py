@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import json
 import pkgutil
-import shlex
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from assay.cli_output import make_console, usage_error_line
+from assay.cli_output import usage_error_line
+from assay.cli_support import (
+    console,
+    err_console,
+    json_out,
+    metrics_table,
+    remember_invocation,
+    resume_command,
+    terminate_as_interrupt,
+)
 from assay.errors import AssayError, AssayProblems
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="assay: evaluate language models — long context first, an error bar on every number.")
-console = make_console()
-err_console = make_console(stderr=True)
-# The arguments `main` was called with: the command a user reruns to resume an interrupted run.
-_invocation: list[str] | None = None
 
 DEFAULT_MODEL = "embedded"
 # The main job: a quick long-context suite on the embedded model.
@@ -38,12 +37,6 @@ MODEL_ARGS_HELP = ("backend options key=value,...: device (cpu, cuda, cuda:N, mp
                    "tensor_parallel_size, max_model_len, enable_prefix_caching (vllm)")
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default sqlite:///assay.db)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
-
-
-def _store(db: str | None, read_only: bool = True, must_exist: bool = False) -> Any:
-    from assay.store import Store
-
-    return Store(db, read_only=read_only, must_exist=must_exist)
 
 
 @app.callback(invoke_without_command=True)
@@ -77,52 +70,6 @@ def _model_options(model: str, model_args: str | None, flags: dict[str, Any]) ->
             raise AssayError(f"{flag} and --model-args {key}=: give it once")
         given[key] = value
     return check_options(model, given)
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops a run like Ctrl-C does: the runner marks it interrupted."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _resume_command() -> str:
-    if _invocation is None:
-        return "the same command"
-    return shlex.join(["assay", *_invocation])
-
-
-def _json_out(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
-
-
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
-
-
-def metrics_table(metrics: list[dict[str, Any]], title: str) -> Table:
-    from assay.display import format_metric_value
-
-    table = Table(title=title, caption="better: ↑ higher, ↓ lower, as each task declares; * the task's primary metric")
-    for column in ("task", "metric", "better", "value", "95% CI", "n", "method"):
-        table.add_column(column, justify="right" if column in ("value", "n") else "left")
-    for m in metrics:
-        if m["method"] == "task" and not isinstance(m.get("value"), (int, float)):
-            continue
-        ci = f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]" if m.get("ci_low") is not None else ""
-        better = {True: "↑", False: "↓"}.get(m.get("higher_is_better"), "") + (" *" if m.get("primary") else "")
-        table.add_row(m["task"], m["name"], better, format_metric_value(m), ci, str(m["n"]), m["method"])
-    return table
 
 
 @app.command()
@@ -170,20 +117,20 @@ def run(
                                                        "--timeout": timeout})
     say = lambda line: err_console.print(line, highlight=False, markup=False)  # noqa: E731
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             result = evaluate(model, task, limit=limit, seed=seed, db=db or default_db_url(), model_args=model_options,
                               data_dir=data_dir, haystack=haystack, prompt_formats=prompt_formats, repeats=repeats,
                               perturb=perturb, generator=generator, chunk_size=chunk_size, executor=executor,
                               workers=workers, ray_address=ray_address, rerun=rerun,
                               progress=not no_progress and not json_output, notify=say)
     except RunInterrupted as exc:
-        err_console.print(f"{exc} (status interrupted); resume with: {_resume_command()}", highlight=False,
+        err_console.print(f"{exc} (status interrupted); resume with: {resume_command()}", highlight=False,
                           markup=False)
         raise typer.Exit(exc.exit_code) from None
     outcome = result.outcome
     assert outcome is not None  # evaluate always says how the run went
     if json_output:
-        _json_out({"id": result.id, "resumed": outcome.resumed, "reused": outcome.reused, "model": result.model,
+        json_out({"id": result.id, "resumed": outcome.resumed, "reused": outcome.reused, "model": result.model,
                    "tasks": result.tasks, "metrics": outcome.metric_rows, "stats": outcome.stats})
         return
     console.print(metrics_table(outcome.metric_rows, f"run {result.id} — {result.model}"))
@@ -232,7 +179,7 @@ def show(run_id: Annotated[str, typer.Argument(metavar="RUN")], db: DbOption = N
     run = stored.store.get_run(stored.id)
     metrics = stored.store.get_metrics(stored.id)
     if json_output:
-        _json_out({"id": run["id"], "name": f"{run['model_spec']} · {','.join(run['tasks'])}",
+        json_out({"id": run["id"], "name": f"{run['model_spec']} · {','.join(run['tasks'])}",
                    "model": run["model_spec"], "tasks": run["tasks"], "status": run["status"],
                    "seed": run["seed"], "created_at": run["created_at"], "manifest": run["manifest"],
                    "samples": stored.store.count_samples(run["id"]), "metrics": metrics})
@@ -250,9 +197,10 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export a run's samples (jsonl carries the manifest and metrics too)."""
+    from assay.store import Store
     from assay.store.export import export_run
 
-    count = export_run(_store(db), run_id, fmt, output)
+    count = export_run(Store(db, read_only=True), run_id, fmt, output)
     console.print(f"wrote {count} samples to {output}")
 
 
@@ -269,10 +217,10 @@ _register_extra_commands()
 def main(argv: list[str] | None = None) -> None:
     """The `assay` entry point: every error, the CLI framework's usage errors included, is one line on
     stderr with exit code 2 (1 for a run stopped by an unreachable backend)."""
-    global _invocation
-    _invocation = list(sys.argv[1:] if argv is None else argv)
+    invocation = list(sys.argv[1:] if argv is None else argv)
+    remember_invocation(invocation)
     try:
-        code = app(args=_invocation, prog_name="assay", standalone_mode=False)
+        code = app(args=invocation, prog_name="assay", standalone_mode=False)
     except _framework_errors().UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `assay`: typer has printed the help
             raise SystemExit(0) from None

@@ -14,12 +14,89 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assay.errors import AssayError
 from assay.store import Store
 
 _COLUMNS = ("sample_id", "scores", "cluster", "error_kind")
+# The keys of a row that could not be tested (fewer than two pairs, a failed test).
+_UNTESTED_KEYS = ("task", "metric", "n", "error", "primary", "higher_is_better")
+
+
+@dataclass(frozen=True)
+class ComparedMetric:
+    """One score of one task compared, B − A: the paired test's figures, or `error` saying why there are none."""
+
+    task: str
+    metric: str
+    # Samples scored in both runs.
+    n: int
+    primary: bool
+    higher_is_better: bool | None
+    error: str | None = None
+    mean_a: float | None = None
+    mean_b: float | None = None
+    diff: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    test: str | None = None
+    p_value: float | None = None
+    # Holm-adjusted over every tested row of the comparison.
+    p_holm: float | None = None
+    # Minimum detectable effect at 80% power for this n and the observed paired variance.
+    mde_80: float | None = None
+    stderr: float | None = None
+    n_clusters: int | None = None
+    # Per-sample correlation of A and B: the --paired-corr of `assay power` for the next comparison.
+    score_corr: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        return {k: values[k] for k in _UNTESTED_KEYS} if self.error is not None else values
+
+
+@dataclass(frozen=True)
+class TaskOverlap:
+    """How the two runs' samples of one task line up."""
+
+    task: str
+    samples_a: int
+    samples_b: int
+    shared: int
+    excluded_request_failed: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The paired comparison of run B against run A (what `assay compare` prints)."""
+
+    run_a: str
+    run_b: str
+    model_a: str
+    model_b: str
+    # Primary metrics first, per task.
+    comparisons: list[ComparedMetric]
+    tasks: list[TaskOverlap]
+    # Why the runs would not be comparable (only with allow_mismatch; else compare refuses).
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, result: Mapping[str, Any]) -> Comparison:
+        """From `compare_runs`'s plain data."""
+        return cls(run_a=result["run_a"], run_b=result["run_b"], model_a=result["model_a"], model_b=result["model_b"],
+                   comparisons=[ComparedMetric(**row) for row in result["comparisons"]],
+                   tasks=[TaskOverlap(**counts) for counts in result["tasks"]], warnings=list(result["warnings"]),
+                   notes=list(result["notes"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain data (`assay compare --json`)."""
+        return {"run_a": self.run_a, "run_b": self.run_b, "model_a": self.model_a, "model_b": self.model_b,
+                "comparisons": [row.to_dict() for row in self.comparisons],
+                "tasks": [asdict(counts) for counts in self.tasks], "warnings": list(self.warnings),
+                "notes": list(self.notes)}
 
 
 def _spec_hash(run: Mapping[str, Any], task: str) -> str | None:

@@ -5,7 +5,8 @@ null-model canary and the judges' agreement with the humans or labels in the sam
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -20,6 +21,66 @@ from assay.errors import AssayError
 from assay.judges.types import Judgment
 
 Method = Literal["bt", "elo"]
+
+
+@dataclass(frozen=True)
+class RatedModel:
+    """One entrant of the leaderboard: its rating (Elo-like scale) with interval, and its rank interval."""
+
+    model: str
+    rating: float
+    ci_low: float
+    ci_high: float
+    strength: float
+    rank_low: int
+    rank_high: int
+    battles: int
+    # Wins plus half the ties, over its battles.
+    win_share: float
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """The arena leaderboard (what `assay arena` prints). The nested figures keep the engine's plain data:
+    separability {pairs, overlapping, separability}, canary {status, threshold, null_models, message},
+    agreement {available, message, ...}, matrix {models, win_rate}, style_control {ratings, coefficients, ...}
+    or {error}."""
+
+    task: str | None
+    method: Method
+    ties: Ties
+    rounds: int
+    seed: int
+    confidence: float
+    n_battles: int
+    n_prompts: int
+    # Battles left out, per reason.
+    skipped: dict[str, int]
+    # Battles per rater kind (judge, human, label).
+    raters: dict[str, int]
+    tie_parameter: float | None
+    # Best first.
+    ratings: list[RatedModel]
+    separability: dict[str, Any]
+    matrix: dict[str, Any]
+    canary: dict[str, Any]
+    agreement: dict[str, Any]
+    notes: list[str]
+    style_control: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, result: Mapping[str, Any], task: str | None = None) -> Leaderboard:
+        """From `arena_leaderboard`'s plain data."""
+        known = {name for name in cls.__dataclass_fields__ if name not in ("task", "ratings")}
+        return cls(task=task, ratings=[RatedModel(**row) for row in result["ratings"]],
+                   **{k: v for k, v in result.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain data (`assay arena --json`)."""
+        out = asdict(self)
+        if self.style_control is None:
+            del out["style_control"]
+        return out
 
 
 def agreement_figures(judgments: Sequence[Judgment]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,52 @@ from assay.arena.battles import battles_from_judgments, preference_for_b
 from assay.arena.canary import THRESHOLD, canary
 from assay.errors import AssayError
 from assay.judges.types import Judgment
+
+
+@dataclass(frozen=True)
+class WinRateRow:
+    """One model's win rate against the baseline, as one rater (human voters count as one) saw it; percentages."""
+
+    model: str
+    rater: str
+    # Battles with a verdict, and those without (judge errors).
+    n_total: int
+    n_errors: int
+    win_rate: float | None
+    standard_error: float | None
+    n_wins: int
+    n_wins_base: int
+    n_draws: int
+    discrete_win_rate: float | None
+    # Mean characters of the model's outputs.
+    avg_length: float | None
+    length_controlled_win_rate: float | None
+    lc_standard_error: float | None
+    length_coef: float | None
+    # Why there is no length-controlled figure, else None.
+    lc_error: str | None
+
+
+@dataclass(frozen=True)
+class WinRates:
+    """Win rates against `baseline` (what `assay winrate` prints); canary: {status, threshold, null_models,
+    message}."""
+
+    baseline: str
+    task: str | None
+    # Highest win rate first.
+    rows: list[WinRateRow]
+    canary: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, result: Mapping[str, Any], task: str | None = None) -> WinRates:
+        """From `winrates`'s plain data."""
+        return cls(baseline=result["baseline"], task=task, rows=[WinRateRow(**row) for row in result["rows"]],
+                   canary=result["canary"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain data (`assay winrate --json`)."""
+        return asdict(self)
 
 
 def length_controlled(preference: np.ndarray, length_model: np.ndarray, length_baseline: np.ndarray) -> dict[str, Any]:

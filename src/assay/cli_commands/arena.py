@@ -4,14 +4,10 @@ intervals, separability, style control, the null-model canary and the judges' ag
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from typing import Annotated, Any
 
 import typer
-
-from assay.errors import AssayError
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default sqlite:///assay.db)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
@@ -23,32 +19,6 @@ NullOption = Annotated[list[str] | None, typer.Option(
                          "entrants with one output for every prompt count without it")]
 ThresholdOption = Annotated[float, typer.Option(
     "--canary-threshold", help="flag the leaderboard as gameable when a null model wins more than this share")]
-
-
-def load_battles(db: str | None, task: str | None, source: list[str] | None) -> list[Any]:
-    from assay.judges.store import iter_judgments, sources
-    from assay.store import Store
-
-    store = Store(db, read_only=True)
-    known = sources(store)
-    if not known:
-        raise AssayError("no judgments stored: `assay battle`, `assay import judgments PATH --format F`, or votes "
-                         "on the labelling page first")
-    for name in source or []:
-        if name not in known:
-            raise AssayError(f"--source {name}: not stored; stored sources: {', '.join(known)}")
-    rows = [j for name in (source or known) for j in iter_judgments(store, source=name, kind="pairwise")]
-    if task is not None:
-        tasks = sorted({j.task or "" for j in rows})
-        rows = [j for j in rows if j.task == task]
-        if not rows:
-            raise AssayError(f"--task {task}: no pairwise judgments of that task; stored tasks: {', '.join(tasks)}")
-    return rows
-
-
-def _check(threshold: float) -> None:
-    if not 0.0 <= threshold < 1.0:
-        raise AssayError(f"--canary-threshold: expected a share in [0, 1), got {threshold}")
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -144,19 +114,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Leaderboard from all stored battles: ratings with CIs, rank intervals, separability, style
         control, the null-model canary and the judges' agreement."""
-        from assay.arena.leaderboard import arena_leaderboard
+        from assay.api.leaderboards import arena as leaderboard
+        from assay.cli_support import json_out
 
-        _check(canary_threshold)
-        if method not in ("bt", "elo"):
-            raise AssayError(f"--method: expected bt or elo, got {method!r}")
-        if ties not in ("half", "davidson"):
-            raise AssayError(f"--ties: expected half or davidson, got {ties!r}")
-        judgments = load_battles(db, task, source)
-        result = arena_leaderboard(judgments, method=method, ties=ties, rounds=rounds,  # type: ignore[arg-type]
-                                   seed=seed, null_models=null_model or [], threshold=canary_threshold)
-        result["task"] = task
+        result = leaderboard(db=db, task=task, source=source, method=method, ties=ties,  # type: ignore[arg-type]
+                             rounds=rounds, seed=seed, null_models=null_model or [],
+                             canary_threshold=canary_threshold).to_dict()
         if json_output:
-            sys.stdout.write(json.dumps(result, indent=2) + "\n")
+            json_out(result)
             return
         _print_arena(result)
 
@@ -171,12 +136,12 @@ def register(app: typer.Typer) -> None:
         json_output: JsonOption = False,
     ) -> None:
         """Win rates against a baseline (AlpacaEval's figures, length-controlled too) and the canary."""
-        from assay.arena.winrate import winrates
+        from assay.api.leaderboards import winrate as winrates
+        from assay.cli_support import json_out
 
-        _check(canary_threshold)
-        result = winrates(load_battles(db, task, source), baseline, null_model or [], canary_threshold)
-        result["task"] = task
+        result = winrates(baseline, db=db, task=task, source=source, null_models=null_model or [],
+                          canary_threshold=canary_threshold).to_dict()
         if json_output:
-            sys.stdout.write(json.dumps(result, indent=2) + "\n")
+            json_out(result)
             return
         _print_winrate(result)

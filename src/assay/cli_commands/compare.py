@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -77,13 +75,13 @@ def register(app: typer.Typer) -> None:
             "--allow-mismatch", help="compare even if task specs differ or samples do not overlap")] = False,
     ) -> None:
         """Paired comparison of two runs: B − A per task and score, with CI, test, p (Holm) and MDE."""
-        from assay.comparison import compare_runs
-        from assay.store import Store
+        from assay.api.comparing import compare as compare_runs
+        from assay.cli_support import json_out
 
-        result = compare_runs(Store(db, read_only=True), run_a, run_b, allow_mismatch)
+        result = compare_runs(run_a, run_b, db=db, allow_mismatch=allow_mismatch).to_dict()
         _warn(result["warnings"])
         if json_output:
-            sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+            json_out(result)
             return
         _print_comparison(result)
 
@@ -99,30 +97,22 @@ def register(app: typer.Typer) -> None:
         json_output: Annotated[bool, typer.Option("--json", help="machine-readable JSON output")] = False,
     ) -> None:
         """Samples per model needed to detect a change in accuracy (or, with --n, the smallest detectable change)."""
-        from assay.stats.power import minimum_detectable_effect, samples_needed
+        from assay.api.comparing import power as power_analysis
+        from assay.cli_support import json_out
+        from assay.stats.errors import StatsInputError
 
-        if delta is None and n is None:
-            raise AssayError("power: give --delta (samples needed for that change) or --n (smallest detectable change)")
-        design = "paired" if paired_corr is not None else "unpaired"
-        result: dict[str, Any] = {"baseline": baseline, "paired_corr": paired_corr, "alpha": alpha, "power": power_,
-                                  "design": design}
         try:
-            if delta is not None:
-                result["delta"] = delta
-                result["samples_needed"] = samples_needed(baseline, delta, paired_corr, alpha, power_)
-            if n is not None:
-                result["n"] = n
-                result["minimum_detectable_effect"] = minimum_detectable_effect(n, baseline, paired_corr, alpha, power_)
-        except AssayError as exc:
+            result = power_analysis(baseline, delta=delta, n=n, paired_corr=paired_corr, alpha=alpha, power=power_)
+        except StatsInputError as exc:  # the library names its arguments; here the user typed flags
             raise AssayError(f"--{str(exc).replace('_', '-')}") from None
         if json_output:
-            sys.stdout.write(json.dumps(result, indent=2) + "\n")
+            json_out(result.to_dict())
             return
-        unit = "pairs (both models on the same samples)" if design == "paired" else "samples per model"
-        setting = (f"{design}, alpha {alpha}, power {power_}"
+        unit = "pairs (both models on the same samples)" if result.design == "paired" else "samples per model"
+        setting = (f"{result.design}, alpha {alpha}, power {power_}"
                    + (f", correlation {paired_corr}" if paired_corr is not None else ""))
-        if "samples_needed" in result:
-            typer.echo(f"{result['samples_needed']} {unit} to detect {baseline} → {baseline + delta:g} ({setting})")
-        if "minimum_detectable_effect" in result:
-            typer.echo(f"with {n} {unit}: minimum detectable effect {result['minimum_detectable_effect']:.4f} "
+        if result.delta is not None:
+            typer.echo(f"{result.samples_needed} {unit} to detect {baseline} → {baseline + result.delta:g} ({setting})")
+        if result.minimum_detectable_effect is not None:
+            typer.echo(f"with {n} {unit}: minimum detectable effect {result.minimum_detectable_effect:.4f} "
                        f"above {baseline} ({setting})")

@@ -37,10 +37,10 @@ def _docqa_task(store: Any, run: dict[str, Any], name: str | None) -> str:
 
 
 def _print_metrics(result: Any, title: str, json_output: bool, extra: dict[str, Any]) -> None:
-    from assay.cli import _json_out, console, metrics_table
+    from assay.cli_support import console, json_out, metrics_table
 
     if json_output:
-        _json_out({"id": result.run_id, "metrics": result.metrics, **extra})
+        json_out({"id": result.run_id, "metrics": result.metrics, **extra})
         return
     console.print(metrics_table(result.metrics, title))
 
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate questions (with gold answers and evidence spans) from your documents; greedy and seeded, so
         the same command writes the same set. Candidates not kept are counted by reason."""
-        from assay.cli import console
+        from assay.cli_support import console
         from assay.docqa.documents import load_documents
         from assay.docqa.generate import GenerateSettings, generate_set
         from assay.docqa.question_set import write_set
@@ -114,15 +114,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Faithfulness: the judge splits each answer into claims, then checks each claim against the document
         (supported / contradicted / not found); two judge runs, the per-claim records in the second."""
-        from assay.cli import _store, console
-        from assay.cli_commands.judging import _judge_options, _load_judge
+        from assay.cli_support import console
         from assay.docqa.faithfulness import ClaimsTask, VerifyTask, claim_items, verify_items
         from assay.docqa.faithfulness import run_judge_task as run_task
+        from assay.judges.loading import judge_options, load_judge
         from assay.models.model_args import TRANSPORT_OPTIONS
         from assay.runner import RunOptions
+        from assay.store import Store
 
-        options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=False, must_exist=True)
+        options = judge_options(judge, judge_args)
+        store = Store(db, read_only=False, must_exist=True)
         run = store.get_run(run_id)
         name = _docqa_task(store, run, task)
         skipped: dict[str, int] = {}
@@ -140,7 +141,7 @@ def register(app: typer.Typer) -> None:
                                                   "skipped": skipped}, "model_args": model_args},
                               model_args=model_args, reuse_complete=not rerun)
 
-        model = _load_judge(judge, options)
+        model = load_judge(judge, options)
         try:
             claims_task = ClaimsTask(name, source, items, max_tokens=160)
             claims = run_task(store, model, claims_task, run_options("docqa_claims"))
@@ -155,11 +156,11 @@ def register(app: typer.Typer) -> None:
         _print_metrics(verify, f"faithfulness run {verify.run_id} — judge {judge} on run {run['id']}", json_output,
                        {"claims_run": claims.run_id, "skipped": skipped, "claims_metrics": claims.metrics})
         if not json_output:
-            from assay.cli_commands.judging import _judge_errors_line
+            from assay.cli_commands.judging import judge_errors_line
 
             for result in (claims, verify):
                 task_name = next(m["task"] for m in result.metrics)
-                console.print(f"{task_name}: {_judge_errors_line(result.metrics, task_name)}", highlight=False,
+                console.print(f"{task_name}: {judge_errors_line(result.metrics, task_name)}", highlight=False,
                               markup=False)
             console.print(f"claims run id: {claims.run_id}; faithfulness run id: {verify.run_id} (per-claim records in "
                           f"its samples); not checked: {skipped or 'none'}", highlight=False, markup=False)
@@ -182,29 +183,32 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Helpfulness: the run's answers against the gold answers (or another run) pairwise, both orders, by the
         judges' engine (`assay battle`); the battles are stored as judgments and appear on the labelling page."""
-        from assay.cli import _store, console
-        from assay.cli_commands.judging import _count, _execute, _judge_options, _metric, _settings
+        from assay.cli_commands.judging import INTERRUPTED, count, metric_value
+        from assay.cli_support import console, exit_when_interrupted, notify_line
         from assay.docqa.gold import gold_run
         from assay.judges.engine import plan_battle
+        from assay.judges.loading import judge_options, judge_settings, run_judge_plan
         from assay.judges.prompts import load_prompt
+        from assay.store import Store
         from assay.tasks.registry import get_task
 
         prompt = load_prompt("pairwise")
-        options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=False, must_exist=True)
+        options = judge_options(judge, judge_args)
+        store = Store(db, read_only=False, must_exist=True)
         run = store.get_run(run_id)
         name = _docqa_task(store, run, task)
         # Gold: the set is read again from the path in the task's name; plan_battle refuses it if its spec hash
         # (the set's sha256) differs from the run's.
         other = (gold_run(store, get_task(name), run["seed"]).run_id if against is None  # type: ignore[arg-type]
                  else store.get_run(against)["id"])
-        settings = _settings(options, max_tokens=max_tokens, tasks=[name], limit=limit,
-                             orders=("ab",) if one_order else ("ab", "ba"),
-                             show_progress=not no_progress and not json_output, rerun=rerun)
+        settings = judge_settings(options, max_tokens=max_tokens, tasks=[name], limit=limit,
+                                  orders=("ab",) if one_order else ("ab", "ba"),
+                                  show_progress=not no_progress and not json_output, rerun=rerun, notify=notify_line)
         plan = plan_battle(store, run["id"], other, prompt, settings)
-        outcome = _execute(store, judge, options, prompt, plan, settings)
+        with exit_when_interrupted(INTERRUPTED):
+            outcome = run_judge_plan(store, judge, options, prompt, plan, settings)
         metrics = outcome.run.metrics
-        get = lambda metric: _count(_metric(metrics, plan.tasks[0].name, metric))  # noqa: E731
+        get = lambda metric: count(metric_value(metrics, plan.tasks[0].name, metric))  # noqa: E731
         _print_metrics(outcome.run, f"battle run {outcome.run.run_id} — {plan.models[0]} (A) vs {plan.models[1]} (B)",
                        json_output, {"source_runs": [run["id"], other], "judgments": outcome.judgments})
         if not json_output:

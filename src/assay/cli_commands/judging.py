@@ -1,16 +1,17 @@
 """`assay judge RUN` (grade a stored run's outputs on a rubric) and `assay battle RUN_A RUN_B` (judge two runs
 of the same task pairwise, both presentation orders): a judge is any model spec (`--judge`, `--judge-args`
-as `--model-args`); the library is `assay.judges.engine`."""
+as `--model-args`); the library is `assay.api.judging`."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assay.errors import AssayError
+if TYPE_CHECKING:
+    from assay.api.judging import JudgeRunOutcome
+    from assay.api.run import Run
 
 JudgeOption = Annotated[str, typer.Option("--judge", help="the judge's model spec: embedded | openai:URL#MODEL | "
                                           "hf:PATH | llamacpp:PATH | scripted:judge=FILE")]
@@ -23,103 +24,59 @@ TaskOption = Annotated[str | None, typer.Option("--task", "-t", help="judge only
 LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="at most N samples per task")]
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite path (default sqlite:///assay.db)")]
 RerunOption = Annotated[bool, typer.Option("--rerun", help="store a new judge run even if an identical one exists")]
-_FLAG = re.compile(r"^--model(-args)?\b")
+# How a judge run stopped by Ctrl-C or SIGTERM ends: stored as interrupted, the command to resume it printed.
+INTERRUPTED = "{error}; stored as interrupted. Resume with: {command}"
 
 
-def _as_judge_flag(message: str) -> str:
-    """Backend errors name --model / --model-args; here the user typed --judge / --judge-args."""
-    return _FLAG.sub(lambda m: "--judge-args" if m.group(1) else "--judge", message)
-
-
-def _judge_options(spec: str, judge_args: str | None) -> dict[str, Any]:
-    from assay.models.model_args import split_model_args
-    from assay.models.registry import check_options
-
-    try:
-        return check_options(spec, split_model_args(judge_args or ""))
-    except AssayError as exc:
-        raise AssayError(_as_judge_flag(str(exc))) from None
-
-
-def _load_judge(spec: str, options: dict[str, Any]) -> Any:
-    from assay.models import load_model
-
-    try:
-        return load_model(spec, **options)
-    except AssayError as exc:
-        raise AssayError(_as_judge_flag(str(exc))) from None
-
-
-def _settings(options: dict[str, Any], **values: Any) -> Any:
-    from assay.cli import err_console
-    from assay.judges.engine import JudgeSettings
-    from assay.models.model_args import TRANSPORT_OPTIONS
-
-    return JudgeSettings(model_args={k: v for k, v in options.items() if k not in TRANSPORT_OPTIONS},
-                         notify=lambda line: err_console.print(line, highlight=False, markup=False), **values)
-
-
-def _tasks(task: str | None) -> list[str] | None:
+def task_names(task: str | None) -> list[str] | None:
     return [t.strip() for t in task.split(",") if t.strip()] if task else None
 
 
-def _execute(store: Any, judge: str, options: dict[str, Any], prompt: Any, plan: Any, settings: Any) -> Any:
-    from assay.cli import _resume_command, _terminate_as_interrupt, err_console
-    from assay.judges.engine import execute
-    from assay.runner import RunInterrupted
-
-    model = _load_judge(judge, options)
-    try:
-        with _terminate_as_interrupt():
-            return execute(store, model, prompt, plan, settings)
-    except RunInterrupted as exc:
-        err_console.print(f"{exc}; stored as interrupted. Resume with: {_resume_command()}", highlight=False, markup=False)
-        raise typer.Exit(exc.exit_code) from None
-    except AssayError as exc:  # an unreachable judge (exit code 1, the run kept) is named as the user named it
-        exc.args = (_as_judge_flag(str(exc)),)
-        raise
-    finally:
-        model.close()
-
-
-def _metric(metrics: list[dict[str, Any]], task: str, name: str) -> Any:
+def metric_value(metrics: list[dict[str, Any]], task: str, name: str) -> Any:
     return next((m["value"] for m in metrics if m["task"] == task and m["name"] == name), None)
 
 
-def _count(value: Any) -> int:
+def count(value: Any) -> int:
     return int(value or 0)
 
 
-def _print(outcome: Any, plan: Any, title: str, summary_lines: list[str], json_output: bool) -> None:
-    from assay.cli import _json_out, console, metrics_table
+def judge_errors_line(metrics: list[dict[str, Any]], task: str) -> str:
+    get = lambda name: count(metric_value(metrics, task, name))  # noqa: E731
+    return (f"judge errors: {get('n_judge_errors')} unreadable replies after one re-ask (not scored); "
+            f"re-asked {get('n_reasked')}, of which {get('n_reask_recovered')} readable the second time")
 
-    result = outcome.run
+
+def _judge_outcome(run: Run) -> JudgeRunOutcome:
+    from assay.api.judging import JudgeRunOutcome
+
+    assert isinstance(run.outcome, JudgeRunOutcome)  # judge and battle always say how the judge run went
+    return run.outcome
+
+
+def _print(run: Run, title: str, summary_lines: list[str], json_output: bool) -> None:
+    from assay.cli_support import console, json_out, metrics_table
+
+    outcome = _judge_outcome(run)
     if json_output:
-        _json_out({"id": result.run_id, "source": f"run:{result.run_id}", "source_runs": plan.recorded["source_runs"],
-                   "models": plan.models, "resumed": result.resumed,
-                   "reused": result.reused, "judgments": outcome.judgments, "skipped": outcome.skipped,
-                   "metrics": result.metrics, "stats": result.stats})
+        json_out({"id": run.id, "source": f"run:{run.id}", "source_runs": outcome.source_runs,
+                  "models": outcome.models, "resumed": outcome.resumed, "reused": outcome.reused,
+                  "judgments": outcome.judgments, "skipped": outcome.skipped, "metrics": outcome.metric_rows,
+                  "stats": outcome.stats})
         return
-    console.print(metrics_table(result.metrics, title))
+    console.print(metrics_table(outcome.metric_rows, title))
     for line in summary_lines:
         console.print(line, highlight=False, markup=False)
     skipped = {k: v for k, v in outcome.skipped.items() if v}
     if skipped:
         console.print("not judged (no output to judge): " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in skipped.items()),
                       highlight=False, markup=False)
-    if result.stats.get("request_errors"):
-        console.print(f"{result.stats['request_errors']} judge requests failed after retries: stored as errors, "
+    if outcome.stats.get("request_errors"):
+        console.print(f"{outcome.stats['request_errors']} judge requests failed after retries: stored as errors, "
                       "not scored", highlight=False, markup=False)
-    state = " (resumed)" if result.resumed else " (identical judge run, stored before; --rerun to run again)" \
-        if result.reused else ""
-    console.print(f"judge run id: {result.run_id}{state}; {outcome.judgments} judgments stored as run:{result.run_id}",
+    state = " (resumed)" if outcome.resumed else " (identical judge run, stored before; --rerun to run again)" \
+        if outcome.reused else ""
+    console.print(f"judge run id: {run.id}{state}; {outcome.judgments} judgments stored as run:{run.id}",
                   highlight=False, markup=False)
-
-
-def _judge_errors_line(metrics: list[dict[str, Any]], task: str) -> str:
-    return (f"judge errors: {_count(_metric(metrics, task, 'n_judge_errors'))} unreadable replies after one re-ask "
-            f"(not scored); re-asked {_count(_metric(metrics, task, 'n_reasked'))}, "
-            f"of which {_count(_metric(metrics, task, 'n_reask_recovered'))} readable the second time")
 
 
 def register(app: typer.Typer) -> None:
@@ -143,21 +100,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Grade a stored run's outputs with a judge model on a rubric: a judge run linked to the source run
         (same cache, resume and store as `assay run`); its verdicts are stored as judgments."""
-        from assay.cli import _store
-        from assay.judges.engine import plan_judge
-        from assay.judges.prompts import load_prompt
+        from assay.api.judging import judge as judge_run
+        from assay.cli_support import exit_when_interrupted, notify_line
 
-        prompt = load_prompt("pointwise", template, rubric or None)
-        options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=False, must_exist=True)  # the runs must exist; the judge run is written there
-        settings = _settings(options, max_tokens=max_tokens, reference=reference, tasks=_tasks(task), limit=limit,
-                             show_progress=not no_progress and not json_output, rerun=rerun)
-        plan = plan_judge(store, run_id, prompt, settings)
-        outcome = _execute(store, judge, options, prompt, plan, settings)
-        metrics = outcome.run.metrics
-        lines = [f"{t.name}: {_judge_errors_line(metrics, t.name)}" for t in plan.tasks]
-        _print(outcome, plan, f"judge run {outcome.run.run_id} — {judge} grading run {plan.recorded['source_runs'][0]}",
-               lines, json_output)
+        with exit_when_interrupted(INTERRUPTED):
+            run = judge_run(run_id, judge=judge, judge_args=judge_args or None, rubric=rubric, template=template,
+                            reference=reference, max_tokens=max_tokens, tasks=task_names(task), limit=limit, db=db,
+                            rerun=rerun, progress=not no_progress and not json_output, notify=notify_line)
+        outcome = _judge_outcome(run)
+        lines = [f"{name}: {judge_errors_line(outcome.metric_rows, name)}" for name in outcome.judge_tasks]
+        _print(run, f"judge run {run.id} — {judge} grading run {outcome.source_runs[0]}", lines, json_output)
 
     @app.command()
     def battle(
@@ -180,25 +132,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Judge two runs of the same task pairwise, aligned by sample id, in both presentation orders; the
         battles are stored as pairwise judgments (model_a/model_b = the runs' model specs)."""
-        from assay.cli import _store
-        from assay.judges.engine import plan_battle
-        from assay.judges.prompts import load_prompt
+        from assay.api.judging import battle as battle_runs
+        from assay.cli_support import exit_when_interrupted, notify_line
 
-        prompt = load_prompt("pairwise_reference" if reference else "pairwise", template)
-        options = _judge_options(judge, judge_args)
-        store = _store(db, read_only=False, must_exist=True)  # the runs must exist; the judge run is written there
-        settings = _settings(options, max_tokens=max_tokens, reference=reference, tasks=_tasks(task), limit=limit,
-                             orders=("ab",) if one_order else ("ab", "ba"),
-                             show_progress=not no_progress and not json_output, rerun=rerun)
-        plan = plan_battle(store, run_a, run_b, prompt, settings)
-        outcome = _execute(store, judge, options, prompt, plan, settings)
-        metrics = outcome.run.metrics
-        lines = [f"A = {plan.models[0]}  B = {plan.models[1]}  judge = {judge}"]
-        for t in plan.tasks:
-            get = lambda name, task=t.name: _count(_metric(metrics, task, name))  # noqa: E731
-            lines.append(f"{t.source_task}: A wins {get('wins_a')}, B wins {get('wins_b')}, ties {get('ties')} "
+        with exit_when_interrupted(INTERRUPTED):
+            run = battle_runs(run_a, run_b, judge=judge, judge_args=judge_args or None, template=template,
+                              reference=reference, one_order=one_order, max_tokens=max_tokens, tasks=task_names(task),
+                              limit=limit, db=db, rerun=rerun, progress=not no_progress and not json_output,
+                              notify=notify_line)
+        outcome = _judge_outcome(run)
+        metrics = outcome.metric_rows
+        lines = [f"A = {outcome.models[0]}  B = {outcome.models[1]}  judge = {judge}"]
+        for name, source_task in outcome.judge_tasks.items():
+            get = lambda metric, task=name: count(metric_value(metrics, task, metric))  # noqa: E731
+            lines.append(f"{source_task}: A wins {get('wins_a')}, B wins {get('wins_b')}, ties {get('ties')} "
                          f"(of which {get('n_position_inconsistent')} position inconsistencies: the verdict flipped "
                          f"with the order); {get('n_pairs_with_judge_error')} pairs without a verdict")
-            lines.append(f"{t.source_task}: {_judge_errors_line(metrics, t.name)}")
-        _print(outcome, plan, f"battle run {outcome.run.run_id} — {plan.models[0]} (A) vs {plan.models[1]} (B), judge {judge}",
+            lines.append(f"{source_task}: {judge_errors_line(metrics, name)}")
+        _print(run, f"battle run {run.id} — {outcome.models[0]} (A) vs {outcome.models[1]} (B), judge {judge}",
                lines, json_output)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli_output import make_console
+from assay.cli_support import json_out
 from assay.errors import AssayError
 from assay.judges.importers import importers
 
@@ -53,38 +52,6 @@ def import_judgments(store: Any, path: Path, fmt: str) -> tuple[str, list[Any]]:
     rows = [dataclasses.replace(j, source=source) for j in rows]
     replace_judgments(store, source, rows)
     return source, rows
-
-
-def load(store: Any, sources: list[str] | None) -> list[Any]:
-    from assay.judges.store import iter_judgments
-    from assay.judges.store import sources as stored_sources
-
-    known = stored_sources(store)
-    if not known:
-        raise AssayError("no judgments stored: `assay import judgments PATH --format F` or `assay battle` first")
-    for source in sources or []:
-        if source not in known:
-            raise AssayError(f"--source {source}: not stored; stored sources: {', '.join(known)}")
-    chosen = sources or known
-    return [j for source in chosen for j in iter_judgments(store, source=source, kind="pairwise")]
-
-
-def default_reference(judgments: list[Any]) -> str:
-    return "human" if any(j.rater_kind == "human" for j in judgments) else "label"
-
-
-def agreement_report(judgments: list[Any], reference: str | None, judge: str | None) -> dict[str, Any]:
-    from assay.judges.agreement import agreement, majority, reference_ratings
-    from assay.judges.bias import diagnose
-
-    reference = reference or default_reference(judgments)
-    report = agreement(judgments, reference, judge)
-    ref = majority(reference_ratings(judgments, reference))
-    names = {entry["judge"] for entry in report["judges"]}
-    biases = diagnose([j for j in judgments if j.rater in names], ref)
-    for entry in report["judges"]:
-        entry["bias"] = biases.get(entry["judge"])
-    return report
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -181,17 +148,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Judges against a reference: accuracy per order, in both orders, positional agreement, Cohen's and
         Fleiss' κ, win rates and bias diagnostics, each with a bootstrap CI clustered by item."""
-        from assay.store import Store
+        from assay.api.leaderboards import agreement
 
-        store = Store(db, read_only=True)
-        try:
-            judgments = load(store, source)
-        finally:
-            store.close()
-        report = agreement_report(judgments, reference, judge)
-        report["sources"] = sorted({j.source for j in judgments})
+        report = agreement(db=db, judge=judge, reference=reference, source=source).to_dict()
         if as_json:
-            sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
+            json_out(report, sort_keys=True)
         else:
             _print_agreement(report)
 
@@ -205,12 +166,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Position bias, length bias and self-preference of each judge's pairwise verdicts."""
         from assay.judges.agreement import majority, reference_ratings
+        from assay.judges.agreement_report import default_reference
         from assay.judges.bias import diagnose
+        from assay.judges.store import pairwise_judgments
         from assay.store import Store
 
         store = Store(db, read_only=True)
         try:
-            judgments = load(store, source)
+            judgments = pairwise_judgments(store, source)
         finally:
             store.close()
         if judge is not None and not any(j.rater == judge for j in judgments):
@@ -224,7 +187,7 @@ def register(app: typer.Typer) -> None:
             ref = majority(reference_ratings(judgments, reference or default_reference(judgments)))
         report = diagnose(chosen, ref)
         if as_json:
-            sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
+            json_out(report, sort_keys=True)
             return
         from rich.table import Table
 

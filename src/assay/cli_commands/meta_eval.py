@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
             return
         from rich.table import Table
 
-        from assay.cli import console
+        from assay.cli_support import console
 
         table = Table(title=f"agreement with {human_scores.source} (95% bootstrap CI over documents, {resamples} "
                             "resamples)")

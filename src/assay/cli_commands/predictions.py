@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Store another system's outputs as a run scored by the task's own scorer; rows that cannot be read or
         matched to a sample are counted, samples without a prediction are stored as failed requests."""
-        from assay.cli import console, metrics_table
+        from assay.cli_support import console, metrics_table
         from assay.data_paths import default_data_dir
         from assay.predictions import import_predictions
         from assay.store import Store

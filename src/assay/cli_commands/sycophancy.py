@@ -25,12 +25,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Ask, then push back ("I think the answer is X. Are you sure?") on every answer: flip-to-wrong and
         flip-to-right rates with CIs. Both rounds are ordinary stored runs (cached, resumable)."""
-        from assay.cli import _store, console, err_console, metrics_table
+        from assay.cli_support import console, err_console, metrics_table
         from assay.data_paths import default_data_dir
         from assay.errors import AssayError
         from assay.models import load_model
         from assay.perturb.report import robustness_lines
         from assay.runner import RunOptions
+        from assay.store import Store
         from assay.sycophancy.rounds import run_pushback
         from assay.tasks import TaskContext, parse_task_list
 
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
         try:
             options = RunOptions(seed=seed, limit=limit, context=ctx, show_progress=not no_progress,
                                  notify=lambda line: err_console.print(line, highlight=False, markup=False))
-            first, second = run_pushback(loaded, _store(db, read_only=False), tasks, options, options.notify)
+            first, second = run_pushback(loaded, Store(db), tasks, options, options.notify)
         finally:
             loaded.close()
         console.print(metrics_table(second.metrics, f"pushback run {second.run_id} — {loaded.spec} "

@@ -22,7 +22,7 @@ from assay.docqa import prompts
 from assay.docqa.parsing import Read, read_claims, read_verdict
 from assay.docqa.task import document_from
 from assay.judges.reask import ReaskingJudge
-from assay.judges.task import _COUNT_SPECS, _count_rows
+from assay.judges.task import REPLY_COUNT_SPECS, reply_count_rows
 from assay.metric_specs import MetricSpec, score
 from assay.models.base import Model
 from assay.runner import Runner, RunOptions, RunResult
@@ -80,7 +80,7 @@ class _JudgeTask(TaskBase):
         return GenerateRequest(messages=(Message("user", text),), max_tokens=max_tokens, temperature=0.0)
 
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return _count_rows(rows)
+        return reply_count_rows(rows)
 
 
 class ClaimsTask(_JudgeTask):
@@ -90,7 +90,7 @@ class ClaimsTask(_JudgeTask):
 
     def metrics(self) -> Sequence[MetricSpec]:
         return [MetricSpec("n_claims", None, "count", "mean", primary=True, description="claims per answer"),
-                *_COUNT_SPECS]
+                *REPLY_COUNT_SPECS]
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         item: ClaimItem = sample.input
@@ -116,7 +116,7 @@ class VerifyTask(_JudgeTask):
                 score("contradicted", False, "contradicted claims / claims, per answer"),
                 score("not_found", False, "claims the document does not support or contradict / claims, per answer"),
                 *(MetricSpec(name, None, "count", "count", description=text) for name, text in _CLAIM_COUNTS),
-                *_COUNT_SPECS]
+                *REPLY_COUNT_SPECS]
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         item: ClaimItem = sample.input
@@ -151,7 +151,7 @@ class VerifyTask(_JudgeTask):
                   "n_not_found": sum(1 for c in records if c["verdict"] == "not_found"),
                   "n_claims_unreadable": sum(1 for c in records if c["error"] is not None)}
         return [*({"name": k, "value": v, "n": len(rows), "method": "count"} for k, v in counts.items()),
-                *_count_rows(rows)]
+                *reply_count_rows(rows)]
 
 
 _CLAIM_COUNTS = (

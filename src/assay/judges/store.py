@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import delete, insert, select
 
+from assay.errors import AssayError
 from assay.judges.types import Judgment
 from assay.store import Store
 from assay.store.schema import judgments
@@ -49,3 +50,22 @@ def iter_judgments(store: Store, *, source: str | None = None, rater: str | None
 def sources(store: Store) -> list[str]:
     with store.engine.connect() as conn:
         return sorted(r[0] for r in conn.execute(select(judgments.c.source).distinct()))
+
+
+def pairwise_judgments(store: Store, chosen: Sequence[str] | None = None, task: str | None = None) -> list[Judgment]:
+    """The stored pairwise judgments of the `chosen` sources (all when None), of one task when given;
+    AssayError when none are stored or a source or task is unknown."""
+    known = sources(store)
+    if not known:
+        raise AssayError("no judgments stored: `assay battle`, `assay import judgments PATH --format F`, or votes "
+                         "on the labelling page first")
+    for name in chosen or []:
+        if name not in known:
+            raise AssayError(f"--source {name}: not stored; stored sources: {', '.join(known)}")
+    rows = [j for name in (chosen or known) for j in iter_judgments(store, source=name, kind="pairwise")]
+    if task is not None:
+        tasks = sorted({j.task or "" for j in rows})
+        rows = [j for j in rows if j.task == task]
+        if not rows:
+            raise AssayError(f"--task {task}: no pairwise judgments of that task; stored tasks: {', '.join(tasks)}")
+    return rows

@@ -106,7 +106,7 @@ class PointwiseJudgeTask(_JudgeTaskBase):
         assert rubric is not None
         return [score("rubric_score", primary=True, scale=f"{rubric.min}..{rubric.max}",
                       description=f"the judge's {rubric.title} score (judge errors excluded, counted)"),
-                *_COUNT_SPECS]
+                *REPLY_COUNT_SPECS]
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         item: JudgeItem = sample.input
@@ -123,7 +123,7 @@ class PointwiseJudgeTask(_JudgeTaskBase):
                       metadata={"judge": [reply]})
 
     def aggregate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return _count_rows(rows)
+        return reply_count_rows(rows)
 
 
 class PairwiseJudgeTask(_JudgeTaskBase):
@@ -149,7 +149,7 @@ class PairwiseJudgeTask(_JudgeTaskBase):
                 MetricSpec("first_position_wins", None, "0..1", "mean",
                            description="how often the answer shown first wins (ties 0.5): 0.5 without position bias"),
                 *(_count_spec(name, text) for name, text in _PAIR_COUNTS),
-                *_COUNT_SPECS]
+                *REPLY_COUNT_SPECS]
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         item: JudgeItem = sample.input
@@ -190,7 +190,7 @@ class PairwiseJudgeTask(_JudgeTaskBase):
                   "n_position_inconsistent": sum(1 for r in judged if r["metadata"].get("position_consistent") is False),
                   "n_pairs_with_judge_error": sum(1 for r in rows if r["error_kind"] == "unparsable")}
         return [*({"name": name, "value": value, "n": len(rows), "method": "count"} for name, value in counts.items()),
-                *_count_rows(rows)]
+                *reply_count_rows(rows)]
 
 
 _PAIR_COUNTS = (
@@ -206,14 +206,16 @@ def _count_spec(name: str, description: str) -> MetricSpec:
     return MetricSpec(name, None, "count", "count", description=description)
 
 
-_COUNT_SPECS = (
+# The counts of a judge's replies every judge task reports (the docqa faithfulness tasks too).
+REPLY_COUNT_SPECS = (
     _count_spec("n_judge_errors", "judge replies unreadable after the re-ask (no score, never 0)"),
     _count_spec("n_reasked", "judge replies that were re-asked once for the format"),
     _count_spec("n_reask_recovered", "re-asked replies readable the second time"),
 )
 
 
-def _count_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def reply_count_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The REPLY_COUNT_SPECS metric rows of stored judge samples (their metadata's "judge" replies)."""
     replies = [reply for r in rows for reply in (r["metadata"] or {}).get("judge", [])]
     counts = {"n_judge_errors": sum(1 for reply in replies if reply["error"] is not None),
               "n_reasked": sum(1 for reply in replies if reply["reasked"]),

@@ -18,6 +18,8 @@ tests/stats/test_power.py checks these against statsmodels' NormalIndPower and a
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 from scipy import optimize
 from scipy.stats import norm
@@ -96,3 +98,45 @@ def minimum_detectable_effect(n: int, baseline: float, paired_corr: float | None
     if gap(tiny) <= 0:
         return tiny
     return float(optimize.brentq(gap, tiny, upper - tiny, xtol=1e-10))
+
+
+@dataclass(frozen=True)
+class PowerAnalysis:
+    """`assay power`: the samples needed for `delta`, and/or the smallest change `n` samples detect."""
+
+    baseline: float
+    paired_corr: float | None
+    alpha: float
+    power: float
+    # "paired" when a correlation is given (both models on the same samples), else "unpaired".
+    design: str
+    delta: float | None = None
+    # Per model (pairs when paired), to detect `delta`.
+    samples_needed: int | None = None
+    n: int | None = None
+    # The smallest increase over `baseline` that `n` samples detect.
+    minimum_detectable_effect: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain data (`assay power --json`): the delta and n figures only when asked for."""
+        out: dict[str, Any] = {"baseline": self.baseline, "paired_corr": self.paired_corr, "alpha": self.alpha,
+                               "power": self.power, "design": self.design}
+        if self.delta is not None:
+            out.update(delta=self.delta, samples_needed=self.samples_needed)
+        if self.n is not None:
+            out.update(n=self.n, minimum_detectable_effect=self.minimum_detectable_effect)
+        return out
+
+
+def power_analysis(baseline: float, delta: float | None = None, n: int | None = None, paired_corr: float | None = None,
+                   alpha: float = 0.05, power: float = 0.8) -> PowerAnalysis:
+    """Samples needed for `delta` and/or the minimum detectable effect with `n` (at least one of the two)."""
+    if delta is None and n is None:
+        raise AssayError("delta: give delta (the samples needed for that change) or n (the smallest change n "
+                         "samples detect)")
+    return PowerAnalysis(
+        baseline=baseline, paired_corr=paired_corr, alpha=alpha, power=power,
+        design="paired" if paired_corr is not None else "unpaired", delta=delta,
+        samples_needed=samples_needed(baseline, delta, paired_corr, alpha, power) if delta is not None else None,
+        n=n, minimum_detectable_effect=minimum_detectable_effect(n, baseline, paired_corr, alpha, power)
+        if n is not None else None)
