@@ -18,4 +18,4 @@ def open_answers():
     """Five open questions; string matching for the run, a judge for what it cannot see."""
     return assay.generate(dataset="../tasks/open_questions.jsonl", prompt="Q: {{ question }}\nA:", target="answer",
                           scorer=mentions_reference, until=["\n\n"], max_tokens=32, judge=JUDGE,
-                          rubric={"title": "correctness", "min": 1, "max": 5, "criteria": "1 wrong ... 5 correct"})
+                          rubric="correctness")
