@@ -175,15 +175,15 @@ def test_examples_on_shared_data(name: str, shared_data_dir: Path) -> None:
 
 
 def test_target_index_forms() -> None:
-    from assay.tasks.yaml_task import _target_index
+    from assay.tasks.yaml_task import choice_index
 
     def error(problem: str) -> AssayError:
         return AssayError(problem)
 
     choices = ["42", "36", "7"]
-    assert _target_index("42", choices, error) == 0  # a choice text, not index 42
-    assert _target_index(2, choices, error) == 2 and _target_index("1", ["a", "b"], error) == 1
-    assert _target_index("B", choices, error) == 1
+    assert choice_index("42", choices, error) == 0  # a choice text, not index 42
+    assert choice_index(2, choices, error) == 2 and choice_index("1", ["a", "b"], error) == 1
+    assert choice_index("B", choices, error) == 1
     for bad in (True, "Z", 5, "nothing"):
         with pytest.raises(AssayError):
-            _target_index(bad, choices, error)
+            choice_index(bad, choices, error)

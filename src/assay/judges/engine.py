@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.errors import AssayError
-from assay.judges.prompts import JudgePrompt
+from assay.judges.parse import Parsed
+from assay.judges.prompts import JudgePrompt, declared_prompt
 from assay.judges.reask import ReaskingJudge
 from assay.judges.store import replace_judgments
 from assay.judges.task import DEFAULT_MAX_TOKENS, ORDERS, JudgeItem, PairwiseJudgeTask, PointwiseJudgeTask
@@ -132,7 +133,7 @@ def _pick_tasks(runs: Sequence[dict[str, Any]], store: Store, wanted: Sequence[s
 
 def execute(store: Store, judge: Model, prompt: JudgePrompt, plan: JudgePlan, settings: JudgeSettings) -> JudgeOutcome:
     """Run the plan's tasks with `judge` (re-asking once) through the normal Runner, then store the judgments."""
-    wrapped = ReaskingJudge(judge, plan.tasks[0].parse, prompt.render_reask,
+    wrapped = ReaskingJudge(judge, _readable_by_any(plan.tasks), prompt.render_reask,
                             {"reask_sha256": prompt.spec()["reask_sha256"], "mode": prompt.mode})
     options = RunOptions(seed=settings.seed, limit=settings.limit, show_progress=settings.show_progress,
                          chunk_size=settings.chunk_size,
@@ -143,9 +144,33 @@ def execute(store: Store, judge: Model, prompt: JudgePrompt, plan: JudgePlan, se
     return JudgeOutcome(result, stored, plan.skipped)
 
 
+def _readable_by_any(tasks: Sequence[Any]) -> Callable[[str | None], Parsed]:
+    """The re-ask's test of a reply: readable under some task's scale (tasks may declare their own rubric). A reply
+    that is out of its own task's range is still that task's judge error, counted when it is scored."""
+    parsers = [task.parse for task in tasks]
+
+    def parse(text: str | None) -> Parsed:
+        results = [parser(text) for parser in parsers]
+        return next((result for result in results if result.ok), results[0])
+    return parse
+
+
+def _task_prompt(run: dict[str, Any], task: str, prompt: JudgePrompt, notify: Callable[[str], None]) -> JudgePrompt:
+    """The judge prompt the source task declares (stored in its spec) unless a template was chosen."""
+    spec = (((run.get("manifest") or {}).get("tasks") or {}).get(task) or {}).get("spec")
+    declared = declared_prompt(prompt, spec)
+    if declared is None:
+        return prompt
+    assert declared.rubric is not None
+    notify(f"task {task}: judged with the template the task declares (sha256 {declared.template_sha256[:12]}), "
+           f"rubric {declared.rubric.title} {declared.rubric.min}..{declared.rubric.max}; --template overrides it")
+    return declared
+
+
 def plan_judge(store: Store, source_run: str, prompt: JudgePrompt, settings: JudgeSettings) -> JudgePlan:
-    """Grade every generated output of a stored run on the prompt's rubric."""
+    """Grade every generated output of a stored run on the prompt's rubric (or on the judge a task declares)."""
     run = store.get_run(source_run)
+    notify = settings.notify or (lambda _line: None)
     tasks = []
     skipped = {"source_request_failed": 0}
     names = _pick_tasks([run], store, settings.tasks)
@@ -154,9 +179,13 @@ def plan_judge(store: Store, source_run: str, prompt: JudgePrompt, settings: Jud
         items = [JudgeItem(sid, row["cluster"], row["prompt"] or "", (row["output"],),
                            _reference_text(row["target"]) if settings.reference else None) for sid, row in rows.items()]
         source = {"runs": [run["id"]], "models": [run["model_spec"]], "task_spec_hash": _spec_hash(run, name)}
-        tasks.append(PointwiseJudgeTask(name, source, items, prompt, settings.max_tokens))
+        tasks.append(PointwiseJudgeTask(name, source, items, _task_prompt(run, name, prompt, notify),
+                                        settings.max_tokens))
     recorded = {"kind": "judge", "source_runs": [run["id"]], **prompt.spec(), "reference": settings.reference,
                 "skipped": skipped}
+    declared = {t.source_task: t.prompt.spec() for t in tasks if t.prompt is not prompt}
+    if declared:
+        recorded["task_declared"] = declared
     return JudgePlan(tasks, [run["model_spec"]], recorded, skipped)
 
 

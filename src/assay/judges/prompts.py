@@ -57,6 +57,8 @@ class JudgePrompt:
     rubric: Rubric | None
     reask: Template
     reask_source: str
+    # Whether the rubric was chosen (--rubric) rather than the default: a task's declared rubric yields to it.
+    rubric_given: bool = False
 
     @property
     def template_sha256(self) -> str:
@@ -116,13 +118,17 @@ def load_rubric(name_or_file: str) -> Rubric:
         raise AssayError(f"--rubric {name_or_file}: cannot read it ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise AssayError(f"--rubric {name_or_file}: not valid YAML ({' '.join(str(exc).split())})") from None
+    return parse_rubric(data, f"--rubric {name_or_file}")
+
+
+def parse_rubric(data: Any, where: str) -> Rubric:
+    """A rubric from its mapping {title, min, max, criteria}; a bad one is one line starting with `where`."""
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise AssayError(f"--rubric {name_or_file}: {field}: {first['msg']} "
-                         "(expected title, min, max, criteria)") from None
+        raise AssayError(f"{where}: {field}: {first['msg']} (expected title, min, max, criteria)") from None
 
 
 def load_prompt(mode: str, template_file: Path | None = None, rubric: str | None = None) -> JudgePrompt:
@@ -142,4 +148,31 @@ def load_prompt(mode: str, template_file: Path | None = None, rubric: str | None
     reask_source = (PROMPTS_DIR / "reask.j2").read_text(encoding="utf-8")
     return JudgePrompt(mode=mode, template=_compile(source, where, mode), template_source=source,
                        template_name=name, rubric=load_rubric(rubric or DEFAULT_RUBRIC) if mode == "pointwise" else None,
-                       reask=JINJA.from_string(reask_source), reask_source=reask_source)
+                       reask=JINJA.from_string(reask_source), reask_source=reask_source, rubric_given=rubric is not None)
+
+
+def task_judge(template: str, rubric: str | dict[str, Any] | None, where: str) -> dict[str, Any]:
+    """The judge a task declares (a pointwise template text and optionally its rubric: a shipped name or a
+    {title, min, max, criteria} mapping), checked now and in the form stored in the task's spec."""
+    _compile(template, where, "pointwise")
+    if isinstance(rubric, str):
+        declared = load_rubric(rubric)
+    else:
+        declared = parse_rubric(rubric, f"{where}: rubric") if rubric is not None else None
+    return {"template": template, "template_sha256": sha256_hex(template),
+            "rubric": declared.model_dump() if declared is not None else None}
+
+
+def declared_prompt(prompt: JudgePrompt, task_spec: dict[str, Any] | None) -> JudgePrompt | None:
+    """The pointwise prompt for a task whose stored spec declares a judge (`judge` in a Python task), when no
+    template was chosen (`prompt` is the shipped one); None otherwise. A chosen --rubric wins over the task's."""
+    judge = (task_spec or {}).get("judge")
+    if prompt.mode != "pointwise" or not prompt.template_name.startswith("builtin:") or not judge:
+        return None
+    source = judge["template"]
+    rubric = prompt.rubric
+    if judge.get("rubric") is not None and not prompt.rubric_given:
+        rubric = parse_rubric(judge["rubric"], "the task's declared judge rubric")
+    return JudgePrompt(mode=prompt.mode, template=_compile(source, "the task's declared judge template", "pointwise"),
+                       template_source=source, template_name="task:declared", rubric=rubric, reask=prompt.reask,
+                       reask_source=prompt.reask_source, rubric_given=prompt.rubric_given)

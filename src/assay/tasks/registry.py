@@ -2,9 +2,9 @@
 `@register_task`; modules are imported on first lookup (they must not import torch at import time).
 
 Names may carry a variant after ':' (`bbh_cot:boolean_expressions`); a path ending in .yaml/.yml
-loads a declarative task. A task list is separated by commas; inside a grid parameter list values are
-joined by '+' (`niah_single:lengths=512+1024`), and the comma form people type
-(`niah_single:lengths=512,1024`) means the same.
+loads a declarative task, `file.py:function` (or `file.py` with one `@assay.task`) a Python task.
+A task list is separated by commas; inside a grid parameter list values are joined by '+'
+(`niah_single:lengths=512+1024`), and the comma form people type (`niah_single:lengths=512,1024`) means the same.
 """
 
 from __future__ import annotations
@@ -66,6 +66,10 @@ def get_task(name: str) -> Task:
         from assay.tasks.yaml_task import load_yaml_task
 
         return load_yaml_task(Path(name))
+    if name.partition(":")[0].endswith(".py"):
+        from assay.tasks.python_loader import load_python_task
+
+        return load_python_task(name)
     _discover()
     base, sep, variant = name.partition(":")
     entry = _REGISTRY.get(base)

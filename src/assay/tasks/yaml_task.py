@@ -165,11 +165,11 @@ class _YamlTask:
         if not isinstance(choices, (list, tuple)) or len(choices) < 2 or not all(isinstance(c, str) for c in choices):
             raise fail(self.yaml_path, "choices", f"{where}: expected a list of at least two strings, got {choices!r:.80}")
         raw = self.render.value("target", record, where)
-        return list(choices), _target_index(raw, list(choices), lambda problem: fail(self.yaml_path, "target",
+        return list(choices), choice_index(raw, list(choices), lambda problem: fail(self.yaml_path, "target",
                                                                                       f"{where}: {problem}"))
 
 
-def _target_index(raw: Any, choices: list[str], error: Callable[[str], AssayError]) -> int:
+def choice_index(raw: Any, choices: list[str], error: Callable[[str], AssayError]) -> int:
     """An answer given as a 0-based index, the choice text itself, or a letter (A, B, ...).
     A string equal to a choice is that choice, so choices like "42" are not read as indices."""
     if isinstance(raw, bool):
