@@ -21,13 +21,16 @@ _PACKAGES = ("torch", "transformers", "gguf", "numpy", "scipy", "statsmodels", "
 
 
 def package_versions() -> dict[str, str]:
+    from assay.plugins import plugin_packages
+
     versions = {}
     for name in _PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-    return versions
+    # Plugin packages whose tasks or backends this process loaded: they made the numbers too.
+    return versions | plugin_packages()
 
 
 def git_commit() -> str | None:

@@ -383,6 +383,10 @@ NOT_RUN_HERE: dict[str, str] = {
     "ASSAY_API_KEY=\"$KEY\" assay run --model openai:http://127.0.0.1:8000/v1#qwen7b --task longctx_quick":
         "a running `vllm serve` (tests/models run openai: against a fake server)",
     "assay serve": "a server: the README test starts `assay serve` and reads its pages",
+    **{command: "the demo plugin installed: tests/plugins/test_plugins.py installs it in a throwaway environment "
+       "and runs this command there" for command in (
+           "assay list tasks", "assay list models", "assay run --model demo:capitals --task demo_task --limit 3",
+           "assay judge RUN --judge embedded --template demo_strict")},
 }
 
 

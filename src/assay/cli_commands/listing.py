@@ -1,4 +1,5 @@
-"""`assay list tasks | models | runs [--json]`: what can be run, and what is stored."""
+"""`assay list tasks | models | runs [--json]`: what can be run (built in, or from installed plugin packages,
+each shown with the package it comes from), and what is stored."""
 
 from __future__ import annotations
 
@@ -35,15 +36,16 @@ def _list_tasks(json_output: bool) -> None:
     from assay.tasks.registry import GRID_SYNTAX_HELP
 
     entries = [{"name": e.name, "family": e.family, "description": e.description,
-                "variants": list(e.variants)} for e in task_entries()]
+                "variants": list(e.variants), "package": e.package} for e in task_entries()]
     if json_output:
         _json_out(entries)
         return
     console = make_console()
-    families = sorted({e["family"] for e in entries})
-    for family in families:
-        members = [e for e in entries if e["family"] == family]
-        table = Table(title=f"{family} ({len(members)} tasks)", title_justify="left")
+    # Built-in families first, then each plugin package's tasks in a table of their own.
+    groups = sorted({(e["package"] != "assay", e["package"], e["family"]) for e in entries})
+    for _, package, family in groups:
+        members = [e for e in entries if e["family"] == family and e["package"] == package]
+        table = Table(title=f"{family} ({len(members)} tasks, from {package})", title_justify="left")
         table.add_column("name", no_wrap=True)
         table.add_column("description")
         if any(e["variants"] for e in members):
@@ -65,18 +67,18 @@ def _list_models(json_output: bool) -> None:
     from rich.table import Table
 
     from assay.cli_output import make_console
-    from assay.models.registry import BACKEND_OPTIONS, BACKENDS
+    from assay.models.registry import backend_entries
 
-    entries = [{"name": name, "description": desc, "model_args": sorted(BACKEND_OPTIONS[name])}
-               for name, (_, _, desc) in BACKENDS.items()]
+    entries = [{"name": e.name, "description": e.description, "model_args": sorted(e.options), "package": e.package}
+               for e in backend_entries()]
     if json_output:
         _json_out(entries)
         return
     table = Table(title="model backends", title_justify="left")
-    for column in ("prefix", "description", "--model-args keys"):
+    for column in ("prefix", "description", "--model-args keys", "package"):
         table.add_column(column)
     for e in entries:
-        table.add_row(e["name"], e["description"], ", ".join(e["model_args"]))
+        table.add_row(e["name"], e["description"], ", ".join(e["model_args"]), e["package"])
     make_console().print(table)
 
 

@@ -1,6 +1,7 @@
 """Judge prompts: Jinja2 templates (sandboxed, StrictUndefined, as YAML tasks use) shipped in
 `judges/prompts/` for each mode, and written rubrics in `judges/prompts/rubrics/`; both overridable
-by file (`--template FILE`, `--rubric FILE`). A template that is missing, does not parse or uses a
+by file (`--template FILE`, `--rubric FILE`), and templates by the name of an installed plugin's judge prompt
+(`--template NAME`, entry-point group `assay.judges`). A template that is missing, does not parse or uses a
 variable its mode does not provide is a one-line AssayError before anything runs."""
 
 from __future__ import annotations
@@ -131,12 +132,26 @@ def parse_rubric(data: Any, where: str) -> Rubric:
         raise AssayError(f"{where}: {field}: {first['msg']} (expected title, min, max, criteria)") from None
 
 
-def load_prompt(mode: str, template_file: Path | None = None, rubric: str | None = None) -> JudgePrompt:
+def _is_prompt_name(template: Path | str) -> bool:
+    """A template given without a suffix that is no file names a plugin's judge prompt (assay.plugins)."""
+    path = Path(template)
+    return not path.suffix and len(path.parts) == 1 and not path.exists()
+
+
+def load_prompt(mode: str, template: Path | str | None = None, rubric: str | None = None) -> JudgePrompt:
+    """The judge prompt for `mode`: the shipped template, a template file, or a plugin's judge prompt by name."""
     if mode not in MODES:
         raise AssayError(f"--mode: unknown judge mode {mode!r}; expected one of {', '.join(MODES)}")
     if rubric is not None and mode != "pointwise":
         raise AssayError(f"--rubric: only pointwise judging (`assay judge`) uses a rubric, not {mode}")
-    if template_file is not None:
+    if template is not None and _is_prompt_name(template):
+        from assay.plugins import plugin_judge_prompt
+
+        plugin = plugin_judge_prompt(str(template))
+        source = plugin.provides
+        where, name = f"--template {plugin.name} (judge prompt of {plugin.package})", f"plugin:{plugin.name} ({plugin.package})"
+    elif template is not None:
+        template_file = Path(template)
         try:
             source = template_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -2,14 +2,17 @@
 so that `scripted:` never imports torch and `openai:` never imports transformers.
 
 Every backend declares the options it takes (models/model_args.py); `load_model` checks the given
-options against them before importing anything, so `--model-args nosuch=1` is a one-line error."""
+options against them before importing anything, so `--model-args nosuch=1` is a one-line error.
+Installed packages add prefixes through the entry-point group `assay.models` (assay.plugins), read only when a
+prefix is not built in or when the backends are listed."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError
 from assay.models.base import Model
@@ -22,6 +25,9 @@ from assay.models.model_args import (
     ModelOption,
     check_model_args,
 )
+
+if TYPE_CHECKING:
+    from assay.plugins import Plugin, PluginBackend
 
 # prefix -> (module, factory function, one-line description)
 BACKENDS: dict[str, tuple[str, str, str]] = {
@@ -44,14 +50,42 @@ BACKEND_OPTIONS: dict[str, dict[str, ModelOption]] = {
 }
 
 
+@dataclass(frozen=True)
+class BackendEntry:
+    """A spec prefix as `assay list models` shows it."""
+
+    name: str
+    description: str
+    options: Mapping[str, ModelOption]
+    # "assay" for the built-ins, "name version" of a plugin's package.
+    package: str = "assay"
+
+
+def _plugin_backends() -> dict[str, Plugin[PluginBackend]]:
+    """Backends of installed packages (entry-point group `assay.models`); a built-in prefix is never replaced."""
+    from assay.plugins import plugin_backends
+
+    return plugin_backends(frozenset(BACKENDS))
+
+
+def backend_entries() -> list[BackendEntry]:
+    """Every spec prefix: the built-ins, then those of installed plugins."""
+    entries = [BackendEntry(name, description, BACKEND_OPTIONS[name]) for name, (_, _, description) in BACKENDS.items()]
+    entries += [BackendEntry(name, plugin.description or f"a model backend from {plugin.package}",
+                             plugin.provides.options, str(plugin.package))
+                for name, plugin in sorted(_plugin_backends().items())]
+    return entries
+
+
 def split_spec(spec: str) -> tuple[str, str]:
     prefix, _, rest = spec.partition(":")
     return prefix, rest
 
 
 def _unknown_backend(spec: str, prefix: str) -> AssayError:
-    known = ", ".join(sorted(BACKENDS))
-    close = get_close_matches(prefix, list(BACKENDS), n=1, cutoff=0.6)
+    prefixes = [*BACKENDS, *_plugin_backends()]
+    known = ", ".join(sorted(prefixes))
+    close = get_close_matches(prefix, prefixes, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]}{':' + spec.partition(':')[2] if ':' in spec else ''}?)" if close else ""
     return AssayError(f"--model: unknown model spec {spec!r}{hint}; expected one of the prefixes {known}")
 
@@ -59,9 +93,12 @@ def _unknown_backend(spec: str, prefix: str) -> AssayError:
 def backend_options(spec: str) -> dict[str, ModelOption]:
     """The options the backend of `spec` declares (AssayError for an unknown prefix)."""
     prefix, _ = split_spec(spec)
-    if prefix not in BACKENDS:
+    if prefix in BACKENDS:
+        return BACKEND_OPTIONS[prefix]
+    plugin = _plugin_backends().get(prefix)
+    if plugin is None:
         raise _unknown_backend(spec, prefix)
-    return BACKEND_OPTIONS[prefix]
+    return dict(plugin.provides.options)
 
 
 def check_options(spec: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,6 +113,10 @@ def check_options(spec: str, options: Mapping[str, Any]) -> dict[str, Any]:
 def load_model(spec: str, **options: Any) -> Model:
     checked = check_options(spec, options)
     prefix, rest = split_spec(spec)
+    if prefix not in BACKENDS:
+        from assay.plugins import load_plugin_model
+
+        return load_plugin_model(_plugin_backends()[prefix], spec, rest, checked)
     module_name, factory, _ = BACKENDS[prefix]
     try:
         module = importlib.import_module(module_name)

@@ -30,6 +30,8 @@ class TaskEntry:
     description: str
     # Known variants, listed by `assay list tasks` (empty: no variants, or free-form).
     variants: tuple[str, ...] = ()
+    # Where the task comes from: "assay" for the built-ins, "name version" of a plugin's package.
+    package: str = "assay"
 
 
 _REGISTRY: dict[str, TaskEntry] = {}
@@ -52,7 +54,17 @@ def _discover() -> None:
 
     for module in pkgutil.walk_packages(package.__path__, prefix="assay.tasks."):
         importlib.import_module(module.name)
+    _add_plugin_tasks()
     _discovered = True
+
+
+def _add_plugin_tasks() -> None:
+    """Tasks of installed packages (entry-point group `assay.tasks`, see assay.plugins); built-in names win."""
+    from assay.plugins import plugin_tasks
+
+    for plugin in plugin_tasks(frozenset(_REGISTRY)):
+        _REGISTRY[plugin.name] = TaskEntry(plugin.name, plugin.provides, "plugin", plugin.description,
+                                           package=str(plugin.package))
 
 
 def task_entries() -> list[TaskEntry]:

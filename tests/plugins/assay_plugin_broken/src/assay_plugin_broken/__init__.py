@@ -1,0 +1,1 @@
+"""Broken assay entry points (tests only)."""
