@@ -18,6 +18,9 @@ Aggregation = Literal["mean", "count", "task", "undeclared"]
 
 @dataclass(frozen=True)
 class MetricSpec:
+    """The declaration of one metric a task produces: its name, direction, scale, aggregation and whether it is
+    the task's primary figure. Build one with `score(...)` (a per-sample score) or `aggregate(...)`."""
+
     name: str
     # True: more is better; False: less is better; None: descriptive (a count, a curve), never ranked.
     higher_is_better: bool | None

@@ -136,6 +136,13 @@ def yaml_task(ws: Workspace) -> None:
     assert re.search(r"^\s*run \w+ — embedded\s*$", stdout, flags=re.M), stdout[:500]  # the default model
 
 
+def python_task(ws: Workspace) -> None:
+    stdout = stored_run(ws, "python_task", "--task", str(EXAMPLES / "python" / "capitals.py") + ":capitals",
+                        "--limit", "2")
+    assert re.search(r"^\s*run \w+ — embedded\s*$", stdout, flags=re.M), stdout[:500]  # the default model
+    assert re.search(r"capitals\s+│\s+exact\b", stdout), stdout[:1500]
+
+
 def judge(ws: Workspace) -> None:
     """The small judge's verdicts may all be unreadable (counted, not scored); its requests must all be answered.
     --max-tokens 48 (of 256) is a limit like --limit: a verdict is a few tokens, the small judge rambles on."""
@@ -239,6 +246,7 @@ ON_EMBEDDED: dict[str, Callable[[Workspace], None]] = {
     "assay run --model embedded --task musr:team_allocation --prompt-formats 4": prompt_formats,
     "assay run --model embedded --task arith --repeats 5": repeats,
     "assay run --task path/to/task.yaml": yaml_task,
+    "assay run --task examples/python/capitals.py:capitals": python_task,
     "assay judge RUN --judge embedded [--rubric helpfulness|correctness|FILE]": judge,
     "assay battle RUN_A RUN_B --judge SPEC": battle,
     "assay run --model embedded --task leval_quality": leval_quality,

@@ -130,6 +130,20 @@ def judge_reference(ws: Workspace) -> None:
     assert "rubric_score" in out
 
 
+def python_judged_run(ws: Workspace) -> None:
+    ws.run("judged", "--model", "scripted:echo", "--task", str(EXAMPLES / "python" / "judged_answers.py"), "--limit", "2")
+
+
+def python_judged_judge(ws: Workspace) -> None:
+    """No --template: the judge prompt the Python task declares is used, and the judge run's manifest says so."""
+    import assay
+
+    out = ws.assay("judge", ws.runs["judged"], "--judge", ws.rules("judge"), "--no-progress")
+    assert "rubric_score" in out
+    manifest = assay.load_run(_run_id(out), db=ws.db).manifest
+    assert "open_answers" in json.dumps(manifest).split('"task_declared"', 1)[1], manifest
+
+
 def battle(ws: Workspace) -> None:
     out = ws.assay("battle", ws.runs["open_a"], ws.runs["open_b"], "--judge", ws.rules("judge"), "--no-progress")
     assert "position" in out
@@ -328,6 +342,8 @@ ADAPTED: dict[str, Callable[[Workspace], None]] = {
     "assay run -m openai:http://localhost:8000/v1#my-model -t examples/tasks/open_questions.yaml": open_questions_b,
     "assay judge RUN_A --judge openai:http://localhost:8080/v1#judge --rubric correctness --reference": judge_reference,
     "assay battle RUN_A RUN_B --judge embedded": battle,
+    "assay run --model embedded --task examples/python/judged_answers.py --db runs.db": python_judged_run,
+    "assay judge RUN_ID --judge embedded --db runs.db": python_judged_judge,
     "assay import judgments ../shared/data/judges/llmbar/Processed/MT-Bench --format llmbar": import_llmbar,
     "assay import judgments ../shared/data/judges/prd/vicuna80 --format prd": import_prd,
     "assay import judgments my_judgments.jsonl --format jsonl": import_jsonl,

@@ -19,7 +19,7 @@ def compare(a: RunRef, b: RunRef, *, db: Db = None, allow_mismatch: bool = False
     from assay.comparison import compare_runs
 
     with store_of([("a", a), ("b", b)], db) as given:
-        return Comparison.from_dict(compare_runs(given.store, *given.ids, allow_mismatch))
+        return Comparison.from_dict(compare_runs(given.store, given.ids[0], given.ids[1], allow_mismatch))
 
 
 def power(baseline: float, *, delta: float | None = None, n: int | None = None, paired_corr: float | None = None,

@@ -17,8 +17,8 @@ JudgeOption = Annotated[str, typer.Option("--judge", help="the judge's model spe
                                           "hf:PATH | llamacpp:PATH | scripted:judge=FILE")]
 JudgeArgsOption = Annotated[str | None, typer.Option("--judge-args", help="judge backend options key=value,... "
                                                      "(as --model-args)")]
-TemplateOption = Annotated[Path | None, typer.Option("--template", help="a Jinja2 judge prompt file instead of the "
-                                                     "shipped one")]
+TemplateOption = Annotated[Path | None, typer.Option("--template", help="a Jinja2 judge prompt file, or an installed "
+                                                     "plugin's judge prompt by name, instead of the shipped one")]
 MaxTokensOption = Annotated[int, typer.Option("--max-tokens", min=1, help="tokens per judge reply")]
 TaskOption = Annotated[str | None, typer.Option("--task", "-t", help="judge only these tasks (comma-separated)")]
 LimitOption = Annotated[int | None, typer.Option("--limit", min=1, help="at most N samples per task")]

@@ -111,6 +111,9 @@ def check_options(spec: str, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_model(spec: str, **options: Any) -> Model:
+    """A model backend from its spec (`embedded`, `hf:PATH`, `openai:URL#MODEL`, `llamacpp:PATH`, `vllm:PATH`,
+    `scripted:NAME`, or a plugin's prefix) and its options (`device="cpu"`, `batch_size=8`, ...), checked against
+    what the backend declares. Close it when done; `assay.evaluate` accepts it to reuse one loaded model."""
     checked = check_options(spec, options)
     prefix, rest = split_spec(spec)
     if prefix not in BACKENDS:
@@ -124,4 +127,5 @@ def load_model(spec: str, **options: Any) -> Model:
         raise AssayError(
             f"--model {spec}: backend '{prefix}' needs the package '{exc.name}', which is not installed"
         ) from None
-    return getattr(module, factory)(rest, **checked)
+    loaded: Model = getattr(module, factory)(rest, **checked)
+    return loaded

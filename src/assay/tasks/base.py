@@ -15,11 +15,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from assay.metric_specs import MetricSpec
 from assay.models.base import Tokenizer
-from assay.types import Request, Response, Sample, Scored
+from assay.types import GenerateRequest, LoglikelihoodRequest, Request, Response, Sample, Scored
 
 
 @dataclass
 class TaskContext:
+    """What a task may know when it builds samples: the seed, the data folder, the model's tokenizer and context
+    size (for exact-length prompts) and the run's options (haystack, prompt formats, repeats)."""
+
     seed: int = 1234
     data_dir: Path | None = None
     # The model's tokenizer and context size: long-context tasks build exact-length prompts with it.
@@ -81,10 +84,10 @@ class TaskBase:
 def prompt_of(requests: Sequence[Request]) -> str:
     """The prompt text stored with a sample: the first request's prompt/context/text."""
     first = requests[0]
-    if first.kind == "generate":
+    if isinstance(first, GenerateRequest):
         if first.prompt is not None:
             return first.prompt
         return "\n".join(f"[{m.role}] {m.content}" for m in first.messages or ())
-    if first.kind == "loglikelihood":
+    if isinstance(first, LoglikelihoodRequest):
         return first.context
     return first.text

@@ -129,7 +129,7 @@ def scorer(*, metrics: Sequence[MetricSpec], name: str | None = None) -> Callabl
     multiple-choice task)."""
 
     def decorate(function: ScoreFunction) -> Scorer:
-        scorer_name = name or getattr(function, "__name__", "scorer")
+        scorer_name: str = name or str(getattr(function, "__name__", "scorer"))
         declared = tuple(metrics)
         counts = {c.name for c in COUNTS}
         for spec in declared:

@@ -136,6 +136,10 @@ def _describe(value: Field | Prompt | None) -> Any:
     return {"function": getattr(value, "__qualname__", repr(value)), "source_sha256": source_sha256(value)}
 
 
+def _target_error(position: int, problem: str) -> AssayError:
+    return AssayError(f"target: record {position}: {problem}")
+
+
 def _value(what: str, given: Field, record: Record, position: int) -> Any:
     if isinstance(given, str):
         if given not in record:
@@ -244,7 +248,7 @@ def choice(*, dataset: Dataset, prompt: Prompt, choices: Field, target: Field, s
         if not isinstance(options, (list, tuple)) or len(options) < 2 or not all(isinstance(c, str) for c in options):
             raise AssayError(f"choices: record {position}: expected a list of at least two strings, got {options!r:.80}")
         answer = choice_index(_value("target", target, record, position), list(options),
-                              lambda problem, at=position: AssayError(f"target: record {at}: {problem}"))
+                              functools.partial(_target_error, position))
         samples.append(Sample(id=_sample_id(record, position, seen), input=render(record, position),
                               choices=list(options), target=answer, metadata={"record": record}))
     if scorer is not None and not isinstance(scorer, Scorer):
