@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from assay.cli import main
 from assay.docqa.documents import load_documents
 from assay.docqa.generate import GenerateSettings, generate_set
 from assay.docqa.question_set import QuestionSet, write_set
@@ -17,6 +16,7 @@ from assay.docqa.task import DocQATask
 from assay.models import load_model
 from assay.runner import Runner, RunOptions
 from assay.store import Store
+from cli_capture import run_cli as cli
 
 EXAMPLE_DOCS = Path(__file__).resolve().parents[2] / "examples" / "docs"
 FACTUAL = "can be answered from the text above"
@@ -73,16 +73,6 @@ def run_set(store: Store, path: Path, model_spec: str, seed: int = 1234) -> str:
         return Runner(model, store).run([DocQATask(path)], RunOptions(seed=seed, show_progress=False)).run_id
     finally:
         model.close()
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from judge_support import TASK_FILE, answering_model, judge_spec, source_run
 
-from assay.cli import main
 from assay.store import Store
+from cli_capture import run_cli as _main
 
 ANSWERS_A = {"largest planet": "Jupiter.", "take in from the air": "Carbon dioxide."}
 ANSWERS_B = {"largest planet": "Saturn.", "take in from the air": "CO2."}
@@ -20,16 +20,6 @@ RULES: list[tuple[str | list[str], str]] = [
     ("[Answer of assistant B]\nJupiter.", '{"verdict": "B"}'),
     ("take in from the air", "[[A]]"),  # the first shown, whatever it is: a position inconsistency
 ]
-
-
-def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _one_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -114,7 +114,10 @@ def test_a_broken_entry_point_is_one_problem_and_the_others_load(fake_module: ty
 
 
 def test_a_plugin_task_factory_that_fails_is_a_one_line_error(fake_module: types.ModuleType) -> None:
-    build = adopt_task(FakeEntryPoint("fake", "fake_plugin:factory"), fake_module.factory)  # type: ignore[arg-type]
+    from assay.tasks.registry import _returning_a_task  # the check the task registry puts on every plugin factory
+
+    adopted = adopt_task(FakeEntryPoint("fake", "fake_plugin:factory"), fake_module.factory)  # type: ignore[arg-type]
+    build = _returning_a_task("fake", "(unknown package)", adopted)
     with pytest.raises(AssayError, match=r"^--task fake: the plugin \(unknown package\) returned object, not a Task$"):
         build(None)
 

@@ -9,21 +9,11 @@ from pathlib import Path
 import pytest
 
 import assay
-from assay.cli import main
+from cli_capture import run_cli as _cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "python"
 CASES = [("capitals.py:capitals", "capitals", "exact", 8), ("science_choice.py:science", "science", "acc", 8),
          ("judged_answers.py", "open_answers", "mentions_reference", 5)]
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _oracle(tmp_path: Path) -> str:

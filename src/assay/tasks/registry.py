@@ -63,8 +63,20 @@ def _add_plugin_tasks() -> None:
     from assay.plugins import plugin_tasks
 
     for plugin in plugin_tasks(frozenset(_REGISTRY)):
-        _REGISTRY[plugin.name] = TaskEntry(plugin.name, plugin.provides, "plugin", plugin.description,
-                                           package=str(plugin.package))
+        _REGISTRY[plugin.name] = TaskEntry(plugin.name, _returning_a_task(plugin.name, str(plugin.package),
+                                                                          plugin.provides),
+                                           "plugin", plugin.description, package=str(plugin.package))
+
+
+def _returning_a_task(name: str, package: str, factory: TaskFactory) -> TaskFactory:
+    """A plugin's factory whose result is checked: anything but a Task is a one-line error naming the package."""
+    def build(variant: str | None) -> Task:
+        task = factory(variant)
+        if not isinstance(task, Task):
+            raise AssayError(f"--task {name}: the plugin {package} returned {type(task).__name__}, not a Task")
+        return task
+
+    return build
 
 
 def task_entries() -> list[TaskEntry]:
