@@ -96,6 +96,9 @@ def evaluate(
         raise AssayError(f"--data-dir: {data_path} is not a directory")
     if haystack_path is not None and not haystack_path.is_dir():
         raise AssayError(f"--haystack: {haystack_path} is not a directory")
+    if not isinstance(model, (str, Model)):
+        raise AssayError(f"model: expected a model spec (e.g. 'embedded') or a backend from assay.load_model, "
+                         f"got {type(model).__name__}")
     loaded_given = not isinstance(model, str)
     spec = model.spec if isinstance(model, Model) else model
     if loaded_given and (model_args or executor != "local"):
