@@ -55,9 +55,9 @@ def _root(version: Annotated[bool, typer.Option("--version", help="print the ver
 
 
 def _model_options(model: str, model_args: str | None, flags: dict[str, Any]) -> dict[str, Any]:
-    """--model-args merged with --concurrency/--max-retries/--timeout, checked against the backend."""
+    """--model-args merged with --concurrency/--max-retries/--timeout (`evaluate` checks them against the backend)."""
     from assay.models.model_args import split_model_args
-    from assay.models.registry import backend_options, check_options, split_spec
+    from assay.models.registry import backend_options, split_spec
 
     given: dict[str, Any] = split_model_args(model_args or "")
     for flag, value in flags.items():
@@ -69,7 +69,7 @@ def _model_options(model: str, model_args: str | None, flags: dict[str, Any]) ->
         if key in given:
             raise AssayError(f"{flag} and --model-args {key}=: give it once")
         given[key] = value
-    return check_options(model, given)
+    return given
 
 
 @app.command()

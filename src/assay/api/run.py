@@ -16,7 +16,6 @@ from assay.store import Store
 if TYPE_CHECKING:
     import pandas
 
-    from assay.report import ReportSummary
     from assay.tasks.longctx.heatmap import Heatmap
 
 
@@ -193,7 +192,9 @@ class Run:
 
     def report(self, path: str | Path, *, max_samples: int = 2000) -> Path:
         """Write the self-contained HTML report of this run (as `assay report`) and return its path."""
-        return Path(write_report_checked(self.store, [self.id], path, max_samples).path)
+        from assay.report import write_report
+
+        return Path(write_report(self.store, [self.id], check_report_target(path, max_samples), max_samples).path)
 
     def _repr_html_(self) -> str:
         from assay.api.run_html import run_html
@@ -213,13 +214,6 @@ def check_report_target(path: str | Path, max_samples: int) -> Path:
     if not folder.is_dir():
         raise AssayError(f"-o {output}: folder {folder} does not exist")
     return output
-
-
-def write_report_checked(store: Store, run_ids: list[str], path: str | Path, max_samples: int) -> ReportSummary:
-    """The HTML report of `run_ids` (as `assay report`), after `check_report_target`."""
-    from assay.report import write_report
-
-    return write_report(store, run_ids, check_report_target(path, max_samples), max_samples)
 
 
 def load_run(id: str, *, db: str | Store | None = None) -> Run:

@@ -19,10 +19,11 @@ def register(app: typer.Typer) -> None:
         """Write an HTML report of one or more runs: manifest, metrics with CIs, plots, searchable samples."""
         from rich.console import Console
 
-        from assay.api.run import check_report_target, write_report_checked
+        from assay.api.run import check_report_target
+        from assay.report import write_report
         from assay.store import Store
 
         check_report_target(output, max_samples)  # before the store opens: a typo in -o reads nothing
-        summary = write_report_checked(Store(db, read_only=True), run_ids, output, max_samples)
+        summary = write_report(Store(db, read_only=True), run_ids, output, max_samples)
         Console().print(f"wrote report of {summary.runs} run(s), {summary.samples_embedded} samples embedded, "
                         f"{summary.bytes / 1024:.0f} KiB, to {summary.path}", highlight=False)
