@@ -63,6 +63,7 @@ def test_run_reads_typed_rows_tables_heatmaps_and_reports(tmp_path: Path) -> Non
     assert report.stat().st_size > 10_000 and run.id in report.read_text(encoding="utf-8")
     html = run._repr_html_()
     assert "95% CI" in html and "<img" in html and run.id in html
+    assert "<td>acc</td><td>↑ *</td>" in html  # the primary metric is starred, higher-is-better ones too
 
 
 def test_a_loaded_backend_is_reused_and_left_open() -> None:

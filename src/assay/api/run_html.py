@@ -15,7 +15,7 @@ def _number(value: float | None) -> str:
 
 
 def _metric_row(row: MetricRow) -> str:
-    better = "" if row.higher_is_better is None else "↑" if row.higher_is_better else "↓" + (" *" if row.primary else "")
+    better = ("" if row.higher_is_better is None else "↑" if row.higher_is_better else "↓") + (" *" if row.primary else "")
     ci = f"[{_number(row.ci[0])}, {_number(row.ci[1])}]" if row.ci else ""
     cells = (row.task, row.name, better, _number(row.value), ci, str(row.n), row.method)
     return "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>"
