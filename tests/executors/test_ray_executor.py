@@ -34,7 +34,7 @@ def ray_address() -> Iterator[str]:
     restore = process_state_restorer()  # the rest of the suite runs in this process
     ray = require_module("ray", "ray is not installed (pip install -e '.[ray]')")
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    context = ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+    context = ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False,
                        _node_ip_address="127.0.0.1", logging_level="WARNING")
     try:
         yield context.address_info["gcs_address"]
@@ -91,6 +91,25 @@ def test_embedded_model_on_two_workers_matches_a_local_run(ray_address: str, tmp
     assert ray_record["manifest"]["options"]["executor"] == "ray"
     assert ray_record["manifest"]["options"]["workers"] == 2
     assert "executor" not in local_record["manifest"]["options"]
+
+
+@pytest.mark.slow
+def test_samples_are_bit_identical_across_limits_and_one_to_three_workers(ray_address: str, tmp_path: Path) -> None:
+    """Batch invariance through the whole pipeline (tests/models/test_row_invariance.py checks it request by
+    request): two-pass multiple choice and batched greedy decoding store the same bytes for a sample whatever
+    --limit it ran under and however many Ray workers shared the run."""
+    args = ("--model", "embedded", "--task", "arith_mc,bbh_direct:boolean_expressions")
+    full = _rows(tmp_path / "full.db", _run(tmp_path / "full.db", *args, "--limit", "8")["id"])
+    short = _rows(tmp_path / "short.db", _run(tmp_path / "short.db", *args, "--limit", "3")["id"])
+    assert len(full) == 16 and len(short) == 6
+    assert all(row["responses"] and not row["error"] for row in full)
+    by_sample = {(row["task"], row["sample_id"]): row for row in full}
+    assert all(by_sample[(row["task"], row["sample_id"])] == row for row in short)
+    for workers in (1, 3):
+        db = tmp_path / f"ray{workers}.db"
+        ray_run = _run(db, *args, "--limit", "8", "--executor", "ray", "--workers", str(workers),
+                       "--ray-address", ray_address)
+        assert _rows(db, ray_run["id"]) == full, f"{workers} Ray workers"
 
 
 def test_driver_killed_then_rerun_resumes_with_the_same_results(ray_address: str, tmp_path: Path) -> None:
@@ -209,8 +228,8 @@ def test_a_shard_that_keeps_killing_workers_stops_the_run_resumably(ray_address:
 def test_more_workers_than_the_cluster_can_hold_is_one_line(ray_address: str) -> None:
     from assay.errors import AssayError
 
-    with pytest.raises(AssayError, match=r"^--workers 3: each worker needs a CPU and the Ray cluster has 2$"):
-        RayModelPool("scripted:echo", {}, workers=3)
+    with pytest.raises(AssayError, match=r"^--workers 4: each worker needs a CPU and the Ray cluster has 3$"):
+        RayModelPool("scripted:echo", {}, workers=4)
 
 
 def test_a_backend_error_inside_a_worker_is_raised_as_itself(ray_address: str) -> None:

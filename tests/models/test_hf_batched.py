@@ -15,6 +15,7 @@ pytest.importorskip("transformers")
 pytest.importorskip("gguf")
 
 from assay.models.hf_batch_generate import batch_groups  # noqa: E402
+from assay.models.hf_budget import CPU_BUDGET  # noqa: E402
 from assay.models.hf_generate import GenerationJob  # noqa: E402
 from assay.models.registry import load_model  # noqa: E402
 
@@ -31,12 +32,15 @@ def test_batch_groups_keep_shared_prefixes_together() -> None:
     # Jobs 0 and 3 share 3 of 4 tokens: batched together (their prefix prefilled once), apart from the rest.
     shared = [job([1, 2, 3, 4]), job([5, 6, 7]), job([9, 9, 9]), job([1, 2, 3, 8, 8, 8])]
     assert batch_groups(shared) == [[0, 3], [1, 2]]
-    # A group of one stays on the one-at-a-time path, which can reuse the KV cache of the previous prompt.
-    assert batch_groups([job([1, 2, 3, 4]), job([1, 2, 3, 5]), job([7, 8])]) == [[0, 1]]
+    # On the row-invariant CPU budget a job left alone is a group of one, so it takes the same forward passes as in
+    # company; elsewhere it stays on the one-at-a-time path, which can reuse the KV cache of the previous prompt.
+    alone = [job([1, 2, 3, 4]), job([1, 2, 3, 5]), job([7, 8])]
+    assert batch_groups(alone) == [[0, 1], [2]]
+    assert batch_groups(alone, replace(CPU_BUDGET, batch_invariant=False)) == [[0, 1]]
     # Sampling stays on the one-at-a-time path.
-    assert batch_groups([job([1, 2]), job([5, 6], temperature=0.7)]) == []
+    assert batch_groups([job([1, 2]), job([5, 6], temperature=0.7)]) == [[0]]
     # Prompts longer than one prefill segment are left to the segmented prefill.
-    assert batch_groups([job([1] + [7] * 2000), job([2, 3])]) == []
+    assert batch_groups([job([1] + [7] * 2000), job([2, 3])]) == [[1]]
 
 
 def test_batch_size_option_is_checked() -> None:

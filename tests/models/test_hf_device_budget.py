@@ -66,17 +66,18 @@ def test_gpu_budget_log_likelihoods_equal_one_at_a_time() -> None:
     reference = [Scorer(model, "cpu", 4096, 0).score([item])[0] for item in items]
     on_cpu_budget = Scorer(model, "cpu", 4096, 0)
     on_gpu_budget = Scorer(model, "cpu", 4096, 0, budget=CUDA_BUDGET)
-    # The CPU budget with the GPU's threshold for short shared contexts: their two batched passes on CPU sizes.
-    two_pass_on_cpu = Scorer(model, "cpu", 4096, 0, budget=dataclasses.replace(CPU_BUDGET, shared_context_tokens=64))
-    cpu_calls, gpu_calls = forward_calls(on_cpu_budget), forward_calls(on_gpu_budget)
-    for scorer in (on_cpu_budget, on_gpu_budget, two_pass_on_cpu):
+    # The CPU budget without its two-pass path for short shared contexts: each question's own shared-context pass.
+    per_question = Scorer(model, "cpu", 4096, 0, budget=dataclasses.replace(CPU_BUDGET, shared_context_tokens=2))
+    question_calls, gpu_calls = forward_calls(per_question), forward_calls(on_gpu_budget)
+    for scorer in (on_cpu_budget, on_gpu_budget, per_question):
         got = scorer.score(items)
         assert [s.n_tokens for s in got] == [s.n_tokens for s in reference]
         assert [s.logprob for s in got] == pytest.approx([s.logprob for s in reference], abs=1e-3)
         assert [s.is_greedy for s in got] == [s.is_greedy for s in reference]
-    # The 48 short choices run as rows of one forward on the GPU budget, not one shared-context pass per question.
-    assert max(gpu_calls) >= 48
-    assert len(gpu_calls) < len(cpu_calls) / 3
+    # The 48 short choices (24 distinct inputs: a one-token choice reads the row of a two-token one) run as rows of
+    # one forward on the GPU budget, not one shared-context pass per question.
+    assert max(gpu_calls) >= 24
+    assert len(gpu_calls) < len(question_calls) / 3
 
 
 def test_short_shared_contexts_run_once_on_the_gpu_budget() -> None:
@@ -88,8 +89,9 @@ def test_short_shared_contexts_run_once_on_the_gpu_budget() -> None:
     got = scorer.score(items)
     assert [s.logprob for s in got] == pytest.approx([s.logprob for s in reference], abs=1e-3)
     assert [s.is_greedy for s in got] == [s.is_greedy for s in reference]
-    # Each question ran once (12 rows), then the 48 choices in one pass: fewer tokens than whole rows.
-    assert calls == [12, 48] and scorer.stats["computed"] < scorer.stats["naive"]
+    # Each question ran once (12 rows), then the 48 choices in one pass of their 24 distinct inputs (a one-token
+    # choice's input, the context's last token, is the start of a two-token choice's): fewer tokens than whole rows.
+    assert calls == [12, 24] and scorer.stats["computed"] < scorer.stats["naive"]
 
 
 def test_budget_follows_the_device() -> None:
@@ -98,7 +100,8 @@ def test_budget_follows_the_device() -> None:
     assert (default_dtype("cpu"), default_dtype("cuda:0")) == ("float32", "bfloat16")
     # The CPU sizes the CPU speed and the lm-eval parity figures (bench/parity_lm_eval.py) were measured with.
     assert (CPU_BUDGET.batch_tokens, CPU_BUDGET.segment_tokens, CPU_BUDGET.max_batch, CPU_BUDGET.generate_batch,
-            CPU_BUDGET.shared_context_tokens) == (4096, 1024, 32, 16, 2)
+            CPU_BUDGET.shared_context_tokens) == (4096, 1024, 128, 16, 64)
+    assert CPU_BUDGET.batch_invariant and not CUDA_BUDGET.batch_invariant
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ import torch
 from assay.models.base import report_backend_progress
 from assay.models.hf_budget import CPU_BUDGET, DeviceBudget
 from assay.models.hf_generate import GenerationJob, GenerationResult, advance, common_prefix_length
+from assay.models.hf_row_invariant import aligned, decoding_step
 from assay.models.hf_scoring import Scorer, new_cache
 from assay.models.hf_tokenizer import HFTokenizer
 
@@ -45,7 +46,9 @@ def shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
 
 
 def batch_groups(jobs: Sequence[GenerationJob], budget: DeviceBudget = CPU_BUDGET) -> list[list[int]]:
-    """Indices of the jobs to decode in one continuous batch, group by group (see the module docstring)."""
+    """Indices of the jobs to decode in one continuous batch, group by group (see the module docstring). On a
+    batch-invariant budget a job left alone is a group of one too: every greedy job then takes the same forward
+    passes whoever else is in the request."""
     greedy = sorted((i for i, job in enumerate(jobs) if job.temperature <= 0
                      and len(job.prompt_tokens) <= budget.segment_tokens), key=lambda i: (jobs[i].prompt_tokens, i))
     runs: list[list[int]] = []
@@ -57,7 +60,8 @@ def batch_groups(jobs: Sequence[GenerationJob], budget: DeviceBudget = CPU_BUDGE
                 continue
         runs.append([index])
     unrelated = sorted((run[0] for run in runs if len(run) == 1), key=lambda i: (-len(jobs[i].prompt_tokens), i))
-    return [run for run in runs if len(run) > 1] + ([unrelated] if len(unrelated) > 1 else [])
+    return [run for run in runs if len(run) > 1] + ([unrelated] if len(unrelated) > 1 or budget.batch_invariant
+                                                     and unrelated else [])
 
 
 class BatchedGreedyDecoder:
@@ -88,7 +92,8 @@ class BatchedGreedyDecoder:
 
     def shared_tokens(self, prompts: Sequence[Sequence[int]]) -> int:
         """Prompt tokens prefilled once for the whole batch."""
-        return shared_prefix(prompts) if self.reuse_prefix and len(prompts) > 1 else 0
+        shared = shared_prefix(prompts) if self.reuse_prefix and len(prompts) > 1 else 0
+        return aligned(shared) if self.scorer.invariant else shared
 
     def budget(self, job: GenerationJob) -> int:
         return min(job.max_tokens, self.scorer.max_length - len(job.prompt_tokens))
@@ -238,7 +243,8 @@ class BatchedGreedyDecoder:
             ids[row, :len(inputs)] = torch.tensor(inputs)
             step_mask[row, :len(inputs)] = 1
         positions = lengths.unsqueeze(1) + torch.arange(width)
-        logits = self._forward(ids, torch.cat([mask, step_mask], dim=1), positions, cache, keep=width)
+        with decoding_step():  # row-invariant: each query its own block, whatever the number of drafts
+            logits = self._forward(ids, torch.cat([mask, step_mask], dim=1), positions, cache, keep=width)
         best = (logits.argmax(dim=-1) if width > 1 else logits.argmax(dim=-1, keepdim=True)).tolist()
         emitted = []
         for proposal, predicted in zip(proposals, best, strict=True):

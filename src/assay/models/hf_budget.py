@@ -33,15 +33,17 @@ class DeviceBudget:
     # Batches padded on the right with no attention mask, so the causal (flash) kernel runs; on the left with a
     # mask otherwise (the CPU's way, which the lm-eval parity figures were measured with).
     right_padding: bool
+    # Forward passes whose per-row numbers do not depend on the rest of the batch (hf_row_invariant.py): a row's
+    # log-likelihoods and greedy tokens are then bit-identical at any batch size, --limit, order or Ray shard.
+    batch_invariant: bool = False
 
 
-# On CPU every shared context runs in its own pass (shared_context_tokens=2): a question's log-likelihoods then do
-# not depend on which other questions share its batch, so a Ray shard or a --limit run stores bit-identical
-# numbers. The two-pass path (threshold 64) would make arith_mc about 3x faster on CPU, at 1e-6 differences.
-CPU_BUDGET = DeviceBudget(batch_tokens=4096, logit_rows=1024, segment_tokens=1024, max_batch=32, kv_tokens=32768,
+# On CPU forward passes are row-invariant, so short multiple-choice contexts can run in the batched two-pass path
+# (shared_context_tokens=64) and a Ray shard or a --limit run still stores bit-identical numbers.
+CPU_BUDGET = DeviceBudget(batch_tokens=4096, logit_rows=1024, segment_tokens=1024, max_batch=128, kv_tokens=32768,
                           decode_kv_tokens=4096, prefill_batch_tokens=1024,
-                          shared_context_tokens=2, generate_batch=16, min_fill=0.0,
-                          right_padding=False)
+                          shared_context_tokens=64, generate_batch=16, min_fill=0.0,
+                          right_padding=False, batch_invariant=True)
 # One forward of ~128k tokens keeps an H100/H200 busy for a 135M-1B model; many small forwards would not.
 CUDA_BUDGET = DeviceBudget(batch_tokens=131072, logit_rows=8192, segment_tokens=32768, max_batch=4096,
                            kv_tokens=1 << 20, decode_kv_tokens=1 << 22, prefill_batch_tokens=131072,

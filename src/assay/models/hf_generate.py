@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from assay.models.base import report_backend_progress
+from assay.models.hf_row_invariant import aligned, decoding_step
 from assay.models.hf_scoring import Scorer, new_cache
 from assay.models.hf_tokenizer import HFTokenizer
 
@@ -91,6 +92,7 @@ class PrefixCachingGenerator:
         self.batch_size = batch_size
         self._cache: Any = None
         self._cached_tokens: list[int] = []  # the tokens whose keys/values are in _cache, in order
+        self._prompt_tokens = 0  # how many of them were prefilled as a prompt (the rest were generated)
         self.stats = {"computed": 0, "naive": 0}
 
     def release(self) -> None:
@@ -102,7 +104,8 @@ class PrefixCachingGenerator:
         results: dict[int, GenerationResult] = {}
         decoder = BatchedGreedyDecoder(self.scorer, self.tokenizer, self.eos_token_ids, self.batch_size,
                                        self.reuse_prefix)
-        for batch in batch_groups(jobs, self.scorer.budget) if self.batch_size > 1 else []:
+        # Row-invariant, batch_size 1 still decodes through the batched path (one row at a time): the same passes.
+        for batch in batch_groups(jobs, self.scorer.budget) if self.batch_size > 1 or self.scorer.invariant else []:
             prompts = [jobs[i].prompt_tokens for i in batch if decoder.budget(jobs[i]) > 0]
             shared = decoder.shared_tokens(prompts)
             self.stats["naive"] += sum(len(p) for p in prompts)
@@ -122,18 +125,22 @@ class PrefixCachingGenerator:
         if self.reuse_prefix and self._cache is not None and _croppable(self._cache):
             # Keep at least one prompt token to run: its logits start the generation.
             reused = min(common_prefix_length(self._cached_tokens, prompt), len(prompt) - 1)
+            if self.scorer.invariant:  # only keys computed as a prompt's, cut where sharing changes no number
+                reused = aligned(min(reused, self._prompt_tokens))
         if reused == 0:
             self._cache, self._cached_tokens = growing_cache(self.scorer.model) or new_cache(self.scorer.model), []
         elif reused < len(self._cached_tokens):
             self._cache.crop(reused - len(self._cached_tokens))  # negative: tokens to drop from the end
             del self._cached_tokens[reused:]
         self.stats["computed"] += len(prompt) - reused
+        self._prompt_tokens = len(prompt)
         logits = self.scorer.prefill(prompt[reused:], self._cache)
         self._cached_tokens.extend(prompt[reused:])
         return logits
 
     def _step(self, token: int) -> torch.Tensor:
-        logits = self.scorer.prefill([token], self._cache)
+        with decoding_step():  # row-invariant: one query, as the batched decoder's steps run theirs
+            logits = self.scorer.prefill([token], self._cache)
         self._cached_tokens.append(token)
         return logits
 

@@ -14,9 +14,10 @@ Three paths, all giving the same numbers (within float32 noise, tested to 1e-4):
   extend one KV cache, so the logits tensor never holds more than a segment.
 How many tokens, rows and logits one forward may take comes from the device's budget
 (hf_budget.py): small on CPU, large on a GPU, where batches are right-padded without a mask (the
-causal kernel runs) and short shared contexts (under the budget's shared_context_tokens) run all at
-once, their choices in a second pass (hf_choice_batch.py), rather than as many small forwards; the
-CPU budget runs each shared context on its own (hf_budget.py says why).
+causal kernel runs). Short shared contexts (under the budget's shared_context_tokens) run all at
+once, their choices in a second pass (hf_choice_batch.py), rather than as many small forwards. On
+CPU every forward pass is row-invariant (hf_row_invariant.py): a request's numbers do not depend on
+what else shares its batch.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import takewhile
@@ -33,6 +35,8 @@ import torch
 
 from assay.models.base import report_backend_progress
 from assay.models.hf_budget import DeviceBudget, budget_for
+from assay.models.hf_row_invariant import aligned, row_invariant
+from assay.models.hf_row_invariant import prepare as prepare_row_invariant
 
 
 def _attention_kernels(device: str) -> Any:
@@ -89,21 +93,25 @@ def _score_rows(logits: torch.Tensor, targets: torch.Tensor) -> tuple[float, boo
     return total, greedy
 
 
-def score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], starts: Sequence[int]) -> list[TokenScore]:
-    """logits (rows, width, vocab); row r scores continuations[r] at positions starts[r] onwards. One pass over
-    the whole block and one copy to the host, not one per row."""
-    rows, width = logits.shape[0], logits.shape[1]
+def score_block(logits: torch.Tensor, continuations: Sequence[Sequence[int]], starts: Sequence[int],
+                rows: Sequence[int] | None = None) -> list[TokenScore]:
+    """logits (rows, width, vocab); item i scores continuations[i] at positions starts[i] onwards of row rows[i]
+    (its own row by default). One pass over the whole block and one copy to the host, not one per item."""
+    width = logits.shape[1]
+    row_of = torch.tensor(list(rows) if rows is not None else range(len(continuations)), dtype=torch.long)
     padded = [[0] * start + list(c) + [0] * (width - start - len(c)) for c, start in zip(continuations, starts, strict=True)]
     first = torch.tensor(list(starts)).unsqueeze(1)
     last = first + torch.tensor([len(c) for c in continuations]).unsqueeze(1)
     columns = torch.arange(width).unsqueeze(0)
     valid = (columns >= first) & (columns < last)
-    targets, valid = torch.tensor(padded, dtype=torch.long).to(logits.device), valid.to(logits.device)
+    device = logits.device
+    targets, valid, row_of = torch.tensor(padded, dtype=torch.long).to(device), valid.to(device), row_of.to(device)
     logprobs = torch.log_softmax(logits.float(), dim=-1)
-    picked = torch.where(valid, logprobs.gather(2, targets.unsqueeze(2)).squeeze(2), 0.0)
-    greedy = ((logprobs.argmax(dim=-1) == targets) | ~valid).all(dim=1)
-    totals, greedy_rows = picked.sum(dim=1).tolist(), greedy.tolist()
-    return [TokenScore(totals[row], bool(greedy_rows[row]), len(continuations[row])) for row in range(rows)]
+    picked = logprobs[row_of.unsqueeze(1), columns.to(device), targets].tolist()
+    greedy = ((logprobs.argmax(dim=-1)[row_of] == targets) | ~valid).all(dim=1).tolist()
+    # fsum of each item's own terms: exact, so the total cannot depend on the block's width or padding.
+    return [TokenScore(math.fsum(picked[i][starts[i]:starts[i] + len(c)]), bool(greedy[i]), len(c))
+            for i, c in enumerate(continuations)]
 
 
 class Scorer:
@@ -125,10 +133,15 @@ class Scorer:
         rows; hf_kv.py), and an inference-mode tensor may not be changed outside inference mode. With no_grad no
         tensor of the decoder is ever an inference tensor, whatever path touches it later."""
         self.stats["computed"] += computed
-        with torch.no_grad(), _attention_kernels(self.device):
+        with torch.no_grad(), _attention_kernels(self.device), row_invariant(self.invariant):
             logits = self.model(input_ids=input_ids.to(self.device), **kwargs).logits
         report_backend_progress(tokens=computed)
         return logits
+
+    @property
+    def invariant(self) -> bool:
+        """Whether forward passes run row-invariant (the budget asks for it and the model's attention allows it)."""
+        return self.budget.batch_invariant and prepare_row_invariant(self.model)
 
     def prefill_rows(self, rows: Sequence[Sequence[int]], cache: Any, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded prefill without an attention mask (the GPU budget's way: the causal flash kernel runs, and no
@@ -322,6 +335,8 @@ class Scorer:
                 group, common = groups[-1]
                 # In token order, the run's common prefix is the smallest common prefix of neighbours.
                 joint = min(common or len(group[0]) - 1, common_prefix_length(group[-1], context), len(context) - 1)
+                if self.invariant:
+                    joint = aligned(joint)
                 if joint >= MIN_SHARED_PREFIX:
                     group.append(context)
                     groups[-1] = (group, joint)
