@@ -56,10 +56,12 @@ def test_a_shared_document_prefix_is_run_once_with_the_same_log_likelihoods() ->
     naive.share_document_prefix = False
     expected, got = naive.score(_items()), reused.score(_items())
     assert [s.n_tokens for s in got] == [s.n_tokens for s in expected]
-    assert [s.logprob for s in got] == pytest.approx([s.logprob for s in expected], abs=1e-4)
+    # Forward passes on CPU are row-invariant and the shared prefix is cut at a 64-token boundary (576 of the
+    # document's 600 tokens), where sharing changes no bit.
+    assert [s.logprob for s in got] == [s.logprob for s in expected]
     assert [s.is_greedy for s in got] == [s.is_greedy for s in expected]
-    # The 600-token document runs once instead of 5 times.
-    assert naive.stats["computed"] - reused.stats["computed"] >= 4 * 600 - 10
+    # The document's first 576 tokens run once instead of 5 times.
+    assert naive.stats["computed"] - reused.stats["computed"] >= 4 * 576 - 10
     groups = reused._prefix_groups(sorted({item.context for item in _items()[:-1]}))
-    assert sorted((len(g), common) for g, common in groups) == [(1, 0), (5, 600)]
+    assert sorted((len(g), common) for g, common in groups) == [(1, 0), (5, 576)]
     assert MIN_SHARED_PREFIX > 4  # the 4-token questions alone never make a group
