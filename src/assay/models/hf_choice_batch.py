@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from assay.models.hf_scoring import TokenItem, TokenScore, new_cache, score_block
+from assay.models.hf_scoring import TokenItem, TokenScore, common_prefix_length, new_cache, score_block
 
 if TYPE_CHECKING:
     from assay.models.hf_scoring import Scorer
@@ -47,16 +47,8 @@ def score_shared_contexts(scorer: Scorer, groups: Sequence[Group], items: Sequen
 
 def _common_start(continuations: Sequence[Sequence[int]]) -> tuple[int, ...]:
     """The tokens every choice starts with (" 143", " 4930": the space), leaving each at least one of its own."""
-    longest = min(len(c) for c in continuations) - 1
-    shared = common_prefix_length_all(continuations, longest)
-    return tuple(continuations[0][:shared])
-
-
-def common_prefix_length_all(sequences: Sequence[Sequence[int]], limit: int) -> int:
-    n = 0
-    while n < limit and all(s[n] == sequences[0][n] for s in sequences):
-        n += 1
-    return n
+    shared = min(common_prefix_length(continuations[0], c) for c in continuations)
+    return tuple(continuations[0][:min(shared, min(len(c) for c in continuations) - 1)])
 
 
 # The first pass keeps logits for each question's shared choice tokens and its last position; past this many kept
